@@ -1,0 +1,170 @@
+"""Runs the pipeline: config, sources, markup, assemble, render, write."""
+
+from __future__ import annotations
+
+import os
+
+import jinja2
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .assemble import assemble, parse_date
+from .config import Config, load_config
+from .errors import Diagnostic, UsageError, sort_diagnostics, warning
+from .markup import Converter
+from .model import Markup, Page, Site, Source
+from .render import render_site
+from .sources import Scan, scan_content, walk
+from .theme import load_theme, make_environment
+from .write import WriteReport, write_site
+
+# Below this many files a process pool costs more than it saves.
+PARALLEL_THRESHOLD = 64
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """What the command line asked for."""
+
+    source: Path = Path(".")
+    output: Path | None = None  # default: SOURCE/public
+    drafts: bool = False
+    base_url: str | None = None
+    now: datetime | None = None
+    strict: bool = False
+    jobs: int = 0  # 0: one per core
+    write: bool = True
+
+
+@dataclass
+class BuildResult:
+    """The outcome of a build or check."""
+
+    config: Config | None = None
+    site: Site | None = None
+    pages: list[Page] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    report: WriteReport | None = None
+    seconds: float = 0.0
+    output: Path | None = None
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.is_error]
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if not d.is_error]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def parse_now(value: str, config: Config) -> datetime:
+    """--now, in the site's time zone unless it names an offset."""
+    try:
+        return parse_date(value, config.tz)
+    except ValueError as exc:
+        raise UsageError(f"--now: {exc}") from None
+
+
+def check_output(root: Path, output: Path) -> None:
+    """Refuse an output folder that would overwrite the site or its content."""
+    out = output.resolve()
+    for protected in (root, root / "content", root / "static", root / "templates", root / "themes"):
+        protected = protected.resolve()
+        if out == protected or out in protected.parents:
+            raise UsageError(f"--output {output} would replace {protected}: choose a separate folder such as public/")
+
+
+_WORKER: dict = {}
+
+
+def _init_worker(base_path: str, embed_hosts: tuple[str, ...]) -> None:
+    _WORKER["converter"] = Converter(base_path, embed_hosts)
+
+
+def _convert_in_worker(item: tuple[str, str, int]) -> Markup:
+    body, rel, line = item
+    return _WORKER["converter"].convert(body, rel, line)
+
+
+def convert_all(config: Config, sources: list[Source], jobs: int) -> dict[str, Markup]:
+    """Convert every body, over several processes when there are many."""
+    jobs = jobs or os.cpu_count() or 1
+    items = [(s.body, s.rel, s.body_line) for s in sources]
+    if jobs > 1 and len(items) >= PARALLEL_THRESHOLD:
+        with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(config.base_path, config.embed_hosts)) as pool:
+            results = list(pool.map(_convert_in_worker, items, chunksize=max(1, len(items) // (jobs * 8))))
+    else:
+        converter = Converter(config.base_path, config.embed_hosts)
+        results = [converter.convert(*item) for item in items]
+    return {s.rel: m for s, m in zip(sources, results)}
+
+
+def build(options: BuildOptions) -> BuildResult:
+    """Build (or with write=False, only check) a site. Raises UsageError/ConfigError for exit 2."""
+    started = time.perf_counter()
+    root = options.source.resolve()
+    shown_root = os.path.relpath(root)
+    config, diagnostics = load_config(root, None if shown_root == "." else shown_root)
+    if options.base_url:
+        config = config.with_base_url(options.base_url)
+    output = (options.output if options.output is not None else root / "public")
+    if options.write:
+        check_output(root, output)
+    now = parse_now(options.now, config) if isinstance(options.now, str) else (options.now or datetime.now(timezone.utc))
+    theme = load_theme(config)
+    scan = scan_content(root)
+    static_scan = Scan()
+    site_static = [(str(path), rel) for path, rel in walk(root / "static", root, static_scan, skip_hidden=False)]
+    diagnostics += scan.diagnostics + static_scan.diagnostics
+    files = {rel: (str(path), path.stat().st_size) for path, rel in scan.files}
+    markups = convert_all(config, scan.sources, options.jobs)
+    site, problems = assemble(config, scan.sources, markups, files, now, options.drafts, site_static, scan.failed)
+    diagnostics += problems
+    if not config.absolute:
+        diagnostics.append(warning(config.path, 1, f"base_url {config.base_url!r} has no host: sitemap, feeds and canonical links are written relative; set base_url: https://your-site/ to publish"))
+    if options.strict:
+        diagnostics = [Diagnostic(d.path, d.line, "error", d.message) if not d.is_error else d for d in diagnostics]
+    result = BuildResult(config=config, site=site, diagnostics=sort_diagnostics(diagnostics), output=output)
+    if result.errors or site is None:
+        result.seconds = time.perf_counter() - started
+        return result
+    env = make_environment(theme)
+    try:
+        result.pages = render_site(config, site, env, theme)
+    except jinja2.TemplateError as exc:
+        result.diagnostics.append(template_diagnostic(exc))
+        result.seconds = time.perf_counter() - started
+        return result
+    static = list(site.static) + [_asset(src, out) for src, out in theme.assets.values()]
+    if options.write:
+        result.report = write_site(output, result.pages, static)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def template_diagnostic(exc: "jinja2.TemplateError") -> Diagnostic:
+    """A template problem as a diagnostic naming the template file and line."""
+    import traceback
+
+    filename, line = getattr(exc, "filename", None), getattr(exc, "lineno", None)
+    if not filename:
+        # Runtime errors carry the template position only in the traceback Jinja rewrote.
+        for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+            if frame.filename.endswith((".html", ".xml", ".txt")):
+                filename, line = frame.filename, frame.lineno
+                break
+    shown = os.path.relpath(filename) if filename else "templates"
+    return Diagnostic(shown, line or 0, "error", f"template error: {exc.message if hasattr(exc, 'message') and exc.message else exc}")
+
+
+def _asset(src: str, out: str):
+    from .model import StaticFile
+
+    return StaticFile(src=src, path=out)

@@ -1,0 +1,271 @@
+"""Markdown -> sanitized HTML, collecting [[slug]] cross-links and linked files.
+
+The HTML keeps cross-links as placeholders (`<a data-xref="slug">text</a>`) so that a
+body converts the same whatever the other releases are titled; the renderer fills
+them in. That makes a body's HTML cacheable by the hash of its text alone.
+"""
+
+from __future__ import annotations
+
+import html
+import posixpath
+import re
+import xml.etree.ElementTree as etree
+from urllib.parse import unquote, urlsplit
+
+import markdown
+import nh3
+from markdown.inlinepatterns import InlineProcessor
+from markdown.treeprocessors import Treeprocessor
+
+from .errors import ERROR, WARNING
+from .model import Markup
+
+XREF_RE = r"\[\[([^\]\|\n]+?)(?:\|([^\]\n]+?))?\]\]"
+_XREF_SOURCE = re.compile(XREF_RE)
+READ_ALSO = re.compile(r"^\s*(baca\s+juga|read\s+also|lihat\s+juga)\s*:?\s*$", re.IGNORECASE)
+URL_SCHEMES = {"http", "https", "mailto", "tel"}
+
+ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "col", "colgroup", "dd", "del",
+    "details", "dfn", "div", "dl", "dt", "em", "figcaption", "figure", "h2", "h3", "h4", "h5", "h6",
+    "hr", "i", "img", "ins", "kbd", "li", "mark", "ol", "p", "pre", "q", "s", "samp", "small", "span",
+    "strong", "sub", "summary", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "time", "tr",
+    "u", "ul", "aside", "h1",
+}
+ALLOWED_ATTRIBUTES = {
+    "*": {"id", "class", "title", "lang", "dir"},
+    "a": {"href", "data-xref", "hreflang"},
+    "img": {"src", "alt", "width", "height", "loading"},
+    "td": {"colspan", "rowspan", "align", "style"},
+    "th": {"colspan", "rowspan", "align", "scope", "style"},
+    "ol": {"start", "reversed", "type"},
+    "time": {"datetime"},
+    "blockquote": {"cite"},
+    "q": {"cite"},
+    "iframe": {"src", "title", "width", "height", "allow", "allowfullscreen", "loading", "referrerpolicy"},
+}
+# Tables from Markdown carry `style="text-align: ..."`; nothing else may.
+_ALIGN_STYLE = re.compile(r"^text-align:\s*(left|right|center);?$")
+
+_RAW_TAG = re.compile(r"<\s*([a-zA-Z][a-zA-Z0-9-]*)([^<>]*)>", re.S)
+_RAW_ATTR = re.compile(r"([^\s=/\"'<>]+)\s*(?:=\s*(\"[^\"]*\"|'[^']*'|[^\s>]+))?")
+
+
+def allowed_iframe(src: str, embed_hosts: tuple[str, ...]) -> bool:
+    """Whether an iframe source is on an https host the site allows."""
+    parts = urlsplit(src.strip())
+    return parts.scheme == "https" and (parts.hostname or "").lower() in embed_hosts
+
+
+def url_scheme_ok(url: str) -> bool:
+    """Whether a URL is relative or uses a scheme kabargen will ever emit."""
+    cleaned = re.sub(r"[\x00-\x20]", "", html.unescape(url))
+    match = re.match(r"^([a-zA-Z][a-zA-Z0-9+.-]*):", cleaned)
+    return match is None or match.group(1).lower() in URL_SCHEMES
+
+
+class _XrefPattern(InlineProcessor):
+    def handleMatch(self, m, data):  # noqa: N802 - Python-Markdown's API
+        el = etree.Element("a")
+        el.set("data-xref", m.group(1).strip())
+        if m.group(2):
+            el.text = m.group(2).strip()
+        return el, m.start(0), m.end(0)
+
+
+class _Collect(Treeprocessor):
+    """Rewrites local links, finds read-also paragraphs and the first paragraph."""
+
+    def __init__(self, md, converter: "Converter"):
+        super().__init__(md)
+        self.converter = converter
+
+    def run(self, root):
+        state = self.converter.state
+        for parent in root.iter():
+            for index, child in enumerate(list(parent)):
+                if child.tag == "p" and self._is_read_also(child):
+                    child.tag = "aside"
+                    child.set("class", "read-also")
+                    label = child.text.strip().rstrip(":").strip()
+                    child.text = None
+                    strong = etree.Element("strong")
+                    strong.text = label + ":"
+                    strong.tail = " "
+                    child.insert(0, strong)
+        for el in root.iter():
+            if el.tag == "a" and el.get("href") is not None:
+                self._local(el, "href")
+            elif el.tag == "img" and el.get("src") is not None:
+                line = state["find"](el.get("src"))
+                self._local(el, "src")
+                if not (el.get("alt") or "").strip():
+                    state["problems"].append((line, WARNING, "image without alt text: describe it for screen readers, ![description](file.jpg)"))
+        for el in root.iter("p"):
+            text = _plain(el).strip()
+            if text:
+                state["first"] = text
+                break
+
+    @staticmethod
+    def _is_read_also(p) -> bool:
+        children = list(p)
+        return (
+            len(children) == 1
+            and children[0].tag == "a"
+            and children[0].get("data-xref") is not None
+            and READ_ALSO.match(p.text or "") is not None
+            and not (children[0].tail or "").strip()
+        )
+
+    def _local(self, el, attr: str) -> None:
+        state = self.converter.state
+        url = el.get(attr)
+        line = state["find"](url)
+        if not url_scheme_ok(url):
+            state["problems"].append((line, WARNING, f"link {url[:60]!r} uses a scheme that is not allowed (only http, https, mailto, tel): removed"))
+            del el.attrib[attr]
+            return
+        parts = urlsplit(url)
+        if parts.scheme or parts.netloc or not parts.path:
+            return
+        rel = state["rel"]
+        path = unquote(parts.path)
+        target = path.lstrip("/") if path.startswith("/") else posixpath.join(posixpath.dirname(rel), path)
+        target = posixpath.normpath(target)
+        if target == ".." or target.startswith("../") or target.startswith("/"):
+            state["problems"].append((line, ERROR, f"link {url!r} points outside content/"))
+            del el.attrib[attr]
+            return
+        suffix = posixpath.splitext(target)[1].lower()
+        tail = ("#" + parts.fragment) if parts.fragment else ""
+        if suffix in {".md", ".markdown"} and attr == "href":
+            el.set("data-xref", "@" + target)
+            el.set("data-xref-fragment", tail)
+            del el.attrib[attr]
+            state["xrefs"].append(("@" + target, line))
+        elif suffix and not path.endswith("/"):
+            state["files"].append((target, line))
+            el.set(attr, self.converter.base_path + target + (("?" + parts.query) if parts.query else "") + tail)
+        elif path.startswith("/"):
+            el.set(attr, self.converter.base_path + path.lstrip("/") + (("?" + parts.query) if parts.query else "") + tail)
+
+
+def _plain(el) -> str:
+    """Text of an element; [[slug]] links without text become \x00slug\x00 for the title."""
+    parts = [el.text or ""]
+    for child in el:
+        if child.get("data-xref") is not None and not (child.text or "").strip():
+            parts.append("\x00" + child.get("data-xref") + "\x00")
+        else:
+            parts.append(_plain(child))
+        parts.append(child.tail or "")
+    return "".join(parts)
+
+
+class _Extension(markdown.Extension):
+    def __init__(self, converter: "Converter"):
+        super().__init__()
+        self.converter = converter
+
+    def extendMarkdown(self, md):  # noqa: N802 - Python-Markdown's API
+        md.inlinePatterns.register(_XrefPattern(XREF_RE, md), "kabargen-xref", 185)
+        md.treeprocessors.register(_Collect(md, self.converter), "kabargen-collect", 5)
+
+
+class Converter:
+    """Converts release bodies; one per process, reused across files."""
+
+    def __init__(self, base_path: str = "/", embed_hosts: tuple[str, ...] = ()):
+        self.base_path = base_path
+        self.embed_hosts = tuple(embed_hosts)
+        self.state: dict = {}
+        self.md = markdown.Markdown(
+            extensions=["tables", "footnotes", "attr_list", "toc", "fenced_code", "sane_lists", _Extension(self)],
+            extension_configs={"toc": {"permalink": False}, "footnotes": {"UNIQUE_IDS": False}},
+            output_format="html",
+        )
+        tags = set(ALLOWED_TAGS)
+        if self.embed_hosts:
+            tags.add("iframe")
+        self.tags = tags
+
+    def _filter(self, element: str, attribute: str, value: str):
+        if element == "iframe" and attribute == "src":
+            return value if allowed_iframe(value, self.embed_hosts) else None
+        if attribute == "style":
+            return value if _ALIGN_STYLE.match(value.strip()) else None
+        if attribute in {"href", "src"} and not url_scheme_ok(value):
+            return None
+        return value
+
+    def convert(self, body: str, rel: str, body_line: int = 1) -> Markup:
+        """Convert one body. `rel` is the file's path under content/, for relative links."""
+        lines = body.split("\n")
+
+        def find(needle: str) -> int:
+            for index, text in enumerate(lines):
+                if needle and needle in text:
+                    return body_line + index
+            return body_line
+
+        problems: list[tuple[int, str, str]] = []
+        problems.extend(self._raw_html_problems(lines, body_line))
+        self.state = {"rel": rel, "find": find, "problems": problems, "xrefs": [], "files": [], "first": ""}
+        xrefs: list[tuple[str, int]] = []
+        for index, text in enumerate(lines):
+            for m in _XREF_SOURCE.finditer(text):
+                xrefs.append((m.group(1).strip(), body_line + index))
+        self.md.reset()
+        try:
+            raw_html = self.md.convert(body)
+        finally:
+            self.md.reset()
+        xrefs.extend(self.state["xrefs"])
+        clean = nh3.clean(
+            raw_html,
+            tags=self.tags,
+            attributes={**ALLOWED_ATTRIBUTES, "a": ALLOWED_ATTRIBUTES["a"] | {"data-xref-fragment"}},
+            url_schemes=URL_SCHEMES,
+            attribute_filter=self._filter,
+            link_rel=None,
+            strip_comments=True,
+        )
+        first = re.sub(r"\s+", " ", self.state["first"]).strip()
+        words = len(re.findall(r"\w+", re.sub(r"<[^>]+>", " ", clean)))
+        return Markup(
+            html=clean,
+            xrefs=tuple(xrefs),
+            files=tuple(self.state["files"]),
+            problems=tuple(problems),
+            first_paragraph=first,
+            words=words,
+        )
+
+    def _raw_html_problems(self, lines: list[str], body_line: int) -> list[tuple[int, str, str]]:
+        """Warn about raw HTML that the sanitizer will remove, with its line."""
+        problems = []
+        in_fence = False
+        for index, text in enumerate(lines):
+            if text.lstrip().startswith(("```", "~~~")):
+                in_fence = not in_fence
+            if in_fence or "<" not in text:
+                continue
+            for m in _RAW_TAG.finditer(text):
+                name = m.group(1).lower()
+                line = body_line + index
+                if name not in self.tags and name not in {"iframe"}:
+                    problems.append((line, WARNING, f"HTML element <{name}> is not allowed in a release and was removed"))
+                    continue
+                for attr in _RAW_ATTR.finditer(m.group(2)):
+                    key = attr.group(1).lower()
+                    value = (attr.group(2) or "").strip("\"'")
+                    if key.startswith("on"):
+                        problems.append((line, WARNING, f"event handler {key}= on <{name}> was removed"))
+                    elif key in {"href", "src"} and not url_scheme_ok(value):
+                        problems.append((line, WARNING, f"{key}={value[:40]!r} on <{name}> uses a scheme that is not allowed: removed"))
+                    elif name == "iframe" and key == "src" and not allowed_iframe(value, self.embed_hosts):
+                        host = urlsplit(value).hostname or value
+                        problems.append((line, WARNING, f"iframe from {host!r} was removed: add the host to embed_hosts in kabargen.yaml to allow it"))
+        return problems

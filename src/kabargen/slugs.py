@@ -1,0 +1,36 @@
+"""Readable, stable URL slugs from titles, names and tags."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_SEPARATORS = re.compile(r"[\s_\-–—/\\.]+")
+
+
+def slugify(text: str) -> str:
+    """Return a lowercase slug: Latin letters lose accents, other scripts are kept (NFC).
+
+    Never returns an empty string for text that has any letter or digit in it;
+    returns "" only when the text has none at all (the caller reports that).
+    """
+    out: list[str] = []
+    for ch in unicodedata.normalize("NFC", text.strip()):
+        decomposed = unicodedata.normalize("NFD", ch)
+        base = decomposed[0]
+        if base.isascii():
+            if base.isalnum():
+                out.append(base.lower())
+            elif _SEPARATORS.match(base) or base in "'’":
+                # An apostrophe joins a word ("Jum'at" -> "jumat"); other punctuation separates.
+                out.append("" if base in "'’" else "-")
+            else:
+                out.append("-")
+        elif ch in "’‘":
+            out.append("")
+        elif unicodedata.category(ch)[0] in "LN" or unicodedata.category(ch) == "Mn":
+            out.append(ch.lower())
+        else:
+            out.append("-")
+    slug = re.sub(r"-{2,}", "-", "".join(out)).strip("-")
+    return unicodedata.normalize("NFC", slug)

@@ -1,0 +1,181 @@
+"""End to end: real builds of fixture sites into temporary folders, read back from disk."""
+
+import json
+import os
+import shutil
+
+import feedparser
+import pytest
+
+from conftest import SITES, build_site, grep_tree, read_tree, release, run_cli
+
+
+@pytest.fixture
+def basic(tmp_path):
+    root = tmp_path / "basic"
+    shutil.copytree(SITES / "basic", root)
+    return root
+
+
+def test_every_page_type_is_written(basic):
+    result = run_cli("build", "--source", str(basic))
+    assert result.returncode == 0, result.stderr
+    assert "Built 3 releases" in result.stdout
+    out = basic / "public"
+    for rel in [
+        "index.html", "page/2/index.html",
+        "rilis/2025/05/pelatihan-umkm/index.html", "tentang/index.html",
+        "tag/index.html", "tag/umkm/index.html", "tag/desauji/index.html", "tag/umkm/feed.xml",
+        "penulis/index.html", "penulis/sari-wulandari/index.html", "penulis/hendra-gunawan/index.html",
+        "arsip/2025/index.html", "feed.xml", "sitemap.xml", "robots.txt", "404.html",
+        "media/materi.pdf", "media/foto.jpg",
+    ]:
+        assert (out / rel).is_file(), rel
+    page = (out / "rilis/2025/05/pelatihan-umkm/index.html").read_text()
+    assert "Penulis: <a href=\"/penulis/sari-wulandari/\">Sari Wulandari</a> (Tenaga Ahli Peliputan)" in page
+    assert "Fotografer: <a href=\"/penulis/dodi-pratama/\">Dodi Pratama</a>" in page
+    assert "Editor: <a href=\"/penulis/hendra-gunawan/\">Hendra Gunawan</a>" in page
+    assert 'href="/rilis/2025/05/jembatan-desa-selesai/">jembatan desa</a>' in page
+    assert '<aside class="read-also">' in page
+    assert "Kota Uji — <time" in page and "Senin, 12 Mei 2025 13.30 WITA" in page
+    assert "Materi pelatihan</a> (PDF" in page
+    assert "Jumlah peserta diperbaiki" in page
+    assert (out / "robots.txt").read_text().strip().endswith("Sitemap: https://pers.example.go.id/sitemap.xml")
+    home2 = (out / "page/2/index.html").read_text()
+    assert "Halaman 2 dari 2" in home2
+
+
+def test_drafts_and_embargoes_appear_nowhere(basic):
+    assert run_cli("build", "--source", str(basic), "--now", "2025-06-01 00:00").returncode == 0
+    out = basic / "public"
+    for marker in ["DRAFMARKER123", "EMBARGOMARKER456", "Draf Rahasia Penanda", "Rilis Embargo Penanda",
+                   "draf-rahasia", "embargo-penanda", "tagar-khusus", "Penulis Draf Khusus", "Penulis Embargo Khusus"]:
+        assert grep_tree(out, marker) == [], marker
+    assert not (out / "media/draf.pdf").exists()
+    assert not (out / "penulis/penulis-draf-khusus").exists()
+
+
+def test_drafts_flag_shows_them_with_banner_and_noindex(basic):
+    assert run_cli("build", "--source", str(basic), "--drafts", "--now", "2025-06-01 00:00").returncode == 0
+    page = (basic / "public/rilis/2025/05/draf-rahasia/index.html").read_text()
+    assert "DRAF:" in page and '<meta name="robots" content="noindex">' in page
+    embargo = (basic / "public/rilis/2025/05/embargo-penanda/index.html").read_text()
+    assert "EMBARGO hingga Selasa, 1 Januari 2030 08.00 WITA" in embargo
+
+
+def test_embargo_lifts_at_its_moment(basic):
+    build_site(basic, now="2030-01-01 07:59")
+    assert not (basic / "public/rilis/2025/05/embargo-penanda").exists()
+    build_site(basic, now="2030-01-01 00:00+00:00")  # 08:00 WITA: the moment itself
+    assert (basic / "public/rilis/2025/05/embargo-penanda/index.html").is_file()
+
+
+def test_feed_parses_in_a_feed_reader(basic):
+    build_site(basic)
+    feed = feedparser.parse((basic / "public/feed.xml").read_bytes())
+    assert not feed.bozo, feed.bozo_exception
+    assert feed.feed.title == "Siaran Pers Uji Dasar"
+    assert len(feed.entries) == 3
+    assert [e.title for e in feed.entries][0] == "Rapat Koordinasi Anggaran Daerah"
+    first = next(e for e in feed.entries if e.title == "Pelatihan Pemasaran Daring untuk UMKM")
+    assert first.link == "https://pers.example.go.id/rilis/2025/05/pelatihan-umkm/"
+    assert first.updated.startswith("2025-05-13T08:00")
+    assert {a.name for a in first.authors} == {"Sari Wulandari", "Dodi Pratama"}
+    assert {t.term for t in first.tags} == {"umkm", "desauji"}
+    assert "Sebanyak 40 pelaku usaha" in first.content[0].value
+
+
+def test_five_broken_files_all_reported_and_old_output_kept(tmp_path):
+    root = tmp_path / "broken"
+    shutil.copytree(SITES / "broken", root)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "index.html").write_text("situs lama")
+    result = run_cli("build", "--source", str(root), "--output", str(out), cwd=root)
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    expected = {
+        "content/rilis/bukan-utf8.md:6: error:": "UTF-8",
+        "content/rilis/tanggal-salah.md:3: error:": "not a real date",
+        "content/rilis/tanpa-judul.md:1: error:": "'title' is required",
+        "content/rilis/yaml-rusak.md:": "invalid YAML",
+        "content/rilis/tautan-hilang.md:6: error:": "rilis-yang-tidak-ada",
+    }
+    for prefix, text in expected.items():
+        assert any(line.startswith(prefix) and text in line for line in lines), (prefix, result.stderr)
+    assert read_tree(out) == {"index.html": b"situs lama"}
+
+
+def test_same_input_same_bytes_across_processes(basic, tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    r1 = run_cli("build", "--source", str(basic), "--output", str(a), "--jobs", "1", env={"PYTHONHASHSEED": "1", "TZ": "UTC"})
+    r2 = run_cli("build", "--source", str(basic), "--output", str(b), "--jobs", "2", env={"PYTHONHASHSEED": "987", "TZ": "America/New_York"})
+    assert r1.returncode == 0 and r2.returncode == 0, r1.stderr + r2.stderr
+    assert read_tree(a) == read_tree(b)
+
+
+def test_rebuild_keeps_mtimes_of_unchanged_files_and_removes_stale(basic):
+    out = basic / "public"
+    build_site(basic)
+    about = out / "tentang/index.html"
+    release_page = out / "rilis/2025/05/rapat-anggaran/index.html"
+    os.utime(about, (1_000_000, 1_000_000))
+    os.utime(release_page, (1_000_000, 1_000_000))
+    (out / "sisa-lama.html").write_text("tidak lagi dibuat")
+    src = basic / "content/rilis/2025/05/rapat-anggaran.md"
+    src.write_text(src.read_text().replace("tahun depan", "tahun 2026"))
+    result = build_site(basic)
+    assert about.stat().st_mtime == 1_000_000
+    assert release_page.stat().st_mtime != 1_000_000
+    assert "tahun 2026" in release_page.read_text()
+    assert not (out / "sisa-lama.html").exists()
+    assert result.report.removed == 1 and result.report.written >= 1 and result.report.unchanged > 10
+
+
+def test_deleted_release_files_removed(basic):
+    build_site(basic)
+    (basic / "content/rilis/2025/05/rapat-anggaran.md").unlink()
+    build_site(basic)
+    assert not (basic / "public/rilis/2025/05/rapat-anggaran").exists()
+    assert not (basic / "public/tag/anggaran").exists()
+
+
+def test_sub_path_base_url_prefixes_every_link(basic):
+    build_site(basic, base_url="https://contoh.github.io/siaran-pers/")
+    page = (basic / "public/rilis/2025/05/pelatihan-umkm/index.html").read_text()
+    assert 'href="/siaran-pers/rilis/2025/05/jembatan-desa-selesai/"' in page
+    assert 'href="/siaran-pers/assets/style.' in page
+    assert '<link rel="canonical" href="https://contoh.github.io/siaran-pers/rilis/2025/05/pelatihan-umkm/">' in page
+    sitemap = (basic / "public/sitemap.xml").read_text()
+    assert "<loc>https://contoh.github.io/siaran-pers/tag/umkm/</loc>" in sitemap
+    assert 'href="/rilis' not in page and 'src="/media' not in page
+
+
+def test_output_may_not_be_the_site_or_content(basic):
+    for target in [basic, basic / "content", basic.parent]:
+        result = run_cli("build", "--source", str(basic), "--output", str(target))
+        assert result.returncode == 2, target
+    assert (basic / "content/halaman/tentang.md").exists()
+
+
+def test_check_writes_nothing(basic):
+    result = run_cli("check", "--source", str(basic))
+    assert result.returncode == 0, result.stderr
+    assert not (basic / "public").exists()
+
+
+def test_jsonld_cannot_break_out_of_script(make_site):
+    title = 'Judul </script><script>alert(1)</script> <!-- x'
+    root = make_site({"content/a.md": release(title=json.dumps(title), location="'</SCRIPT >'")})
+    build_site(root)
+    page = (root / "public/rilis/2025/05/a/index.html").read_text()
+    script = page.split('<script type="application/ld+json">', 1)[1].split("</script>", 1)[0]
+    data = json.loads(script)
+    assert data["headline"] == title and data["dateline"] == "</SCRIPT >"
+    assert "<" not in script
+    assert "<title>Judul &lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt; &lt;!-- x | Siaran Pers Uji</title>" in page
+
+
+def test_version_and_help():
+    result = run_cli("--version")
+    assert result.returncode == 0 and "kabargen, version" in result.stdout
