@@ -84,8 +84,8 @@ def check_output(root: Path, output: Path) -> None:
 _WORKER: dict = {}
 
 
-def _init_worker(base_path: str, embed_hosts: tuple[str, ...]) -> None:
-    _WORKER["converter"] = Converter(base_path, embed_hosts)
+def _init_worker(base_path: str, embed_hosts: tuple[str, ...], language: str) -> None:
+    _WORKER["converter"] = Converter(base_path, embed_hosts, language)
 
 
 def _convert_in_worker(item: tuple[str, str, int]) -> Markup:
@@ -98,10 +98,10 @@ def convert_all(config: Config, sources: list[Source], jobs: int) -> dict[str, M
     jobs = jobs or os.cpu_count() or 1
     items = [(s.body, s.rel, s.body_line) for s in sources]
     if jobs > 1 and len(items) >= PARALLEL_THRESHOLD:
-        with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(config.base_path, config.embed_hosts)) as pool:
+        with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(config.base_path, config.embed_hosts, config.language)) as pool:
             results = list(pool.map(_convert_in_worker, items, chunksize=max(1, len(items) // (jobs * 8))))
     else:
-        converter = Converter(config.base_path, config.embed_hosts)
+        converter = Converter(config.base_path, config.embed_hosts, config.language)
         results = [converter.convert(*item) for item in items]
     return {s.rel: m for s, m in zip(sources, results)}
 

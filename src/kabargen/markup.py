@@ -25,6 +25,7 @@ XREF_RE = r"\[\[([^\]\|\n]+?)(?:\|([^\]\n]+?))?\]\]"
 _XREF_SOURCE = re.compile(XREF_RE)
 READ_ALSO = re.compile(r"^\s*(baca\s+juga|read\s+also|lihat\s+juga)\s*:?\s*$", re.IGNORECASE)
 URL_SCHEMES = {"http", "https", "mailto", "tel"}
+FOOTNOTE_BACK = {"id": "Kembali ke catatan kaki %d di teks", "en": "Jump back to footnote %d in the text"}
 
 ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "col", "colgroup", "dd", "del",
@@ -177,13 +178,16 @@ class _Extension(markdown.Extension):
 class Converter:
     """Converts release bodies; one per process, reused across files."""
 
-    def __init__(self, base_path: str = "/", embed_hosts: tuple[str, ...] = ()):
+    def __init__(self, base_path: str = "/", embed_hosts: tuple[str, ...] = (), language: str = "id"):
         self.base_path = base_path
         self.embed_hosts = tuple(embed_hosts)
         self.state: dict = {}
         self.md = markdown.Markdown(
             extensions=["tables", "footnotes", "attr_list", "toc", "fenced_code", "sane_lists", _Extension(self)],
-            extension_configs={"toc": {"permalink": False}, "footnotes": {"UNIQUE_IDS": False}},
+            extension_configs={
+                "toc": {"permalink": False},
+                "footnotes": {"UNIQUE_IDS": False, "BACKLINK_TITLE": FOOTNOTE_BACK.get(language.split("-")[0], FOOTNOTE_BACK["en"])},
+            },
             output_format="html",
         )
         tags = set(ALLOWED_TAGS)
