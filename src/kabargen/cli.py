@@ -27,6 +27,7 @@ def _common(func):
     func = click.option("--strict", is_flag=True, help="Treat warnings as errors.")(func)
     func = click.option("--quiet", "-q", is_flag=True, help="Print errors only.")(func)
     func = click.option("--jobs", "-j", type=click.IntRange(0, 256), default=0, help="Worker processes (default: one per core).")(func)
+    func = click.option("--no-cache", "no_cache", is_flag=True, help="Neither read nor update the build cache (.kabargen-cache/).")(func)
     return func
 
 
@@ -39,9 +40,9 @@ def main() -> None:
 @main.command("build")
 @_common
 @click.option("--output", "-o", type=click.Path(file_okay=False, path_type=Path), default=None, help="Where to write the site (default: SOURCE/public).")
-def build_command(source, drafts, base_url, now, strict, quiet, jobs, output) -> None:
+def build_command(source, drafts, base_url, now, strict, quiet, jobs, no_cache, output) -> None:
     """Build the site into the output folder."""
-    result = build(BuildOptions(source=source, output=output, drafts=drafts, base_url=base_url, now=now, strict=strict, jobs=jobs))
+    result = build(BuildOptions(source=source, output=output, drafts=drafts, base_url=base_url, now=now, strict=strict, jobs=jobs, cache=not no_cache))
     _print_diagnostics(result, quiet)
     if not result.ok:
         raise ContentError(f"{len(result.errors)} error(s); the output folder was not changed")
@@ -51,9 +52,9 @@ def build_command(source, drafts, base_url, now, strict, quiet, jobs, output) ->
 
 @main.command("check")
 @_common
-def check_command(source, drafts, base_url, now, strict, quiet, jobs) -> None:
+def check_command(source, drafts, base_url, now, strict, quiet, jobs, no_cache) -> None:
     """Check every release and the config; write nothing."""
-    result = build(BuildOptions(source=source, drafts=drafts, base_url=base_url, now=now, strict=strict, jobs=jobs, write=False))
+    result = build(BuildOptions(source=source, drafts=drafts, base_url=base_url, now=now, strict=strict, jobs=jobs, write=False, cache=not no_cache))
     _print_diagnostics(result, quiet)
     if not result.ok:
         raise ContentError(f"{len(result.errors)} error(s)")

@@ -214,7 +214,10 @@ class Page:
     """One output file: its site path and bytes."""
 
     url: str  # site path relative to the base path, e.g. "rilis/2025/05/a/" or "feed.xml"
-    data: bytes
+    # None for a page the build did not render again: its inputs are those of the file the
+    # output folder already holds (the cache says so), so writing keeps that file.
+    data: bytes | None
+    key: str = ""  # fingerprint of the page's inputs, kept in the cache ("" when unknown)
 
     @property
     def output_path(self) -> str:

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import json
 import re
+import zlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping
 from xml.sax.saxutils import escape as xml_escape, quoteattr
 
 import jinja2
+from babel import Locale
 from babel.dates import format_datetime
 from markupsafe import Markup, escape
 
 from .config import Config
-from .model import DRAFT, EMBARGOED, Credit, Page, Release, Site
+from .model import DRAFT, EMBARGOED, Credit, Page, Person, Release, Site, Tag, Year
 from .theme import Theme
 
 # Common names of Indonesia's zones; Babel spells them only for the id locale.
@@ -49,7 +51,13 @@ class BylineGroup:
 class Renderer:
     """Renders every page of a Site. Reads the Site; never touches the disk."""
 
-    def __init__(self, config: Config, site: Site, env: jinja2.Environment, theme: Theme):
+    # Template helpers whose results depend only on config, theme and their arguments: a
+    # page's fingerprint need not say more about them (see cache.Fingerprints). A helper that
+    # reads the site must be listed in helper_reads() instead, else pages using it are
+    # always rendered.
+    PURE_HELPERS = frozenset({"url", "abs_url", "asset", "t", "date_long", "datetime_long", "filesize", "iso"})
+
+    def __init__(self, config: Config, site: Site, env: jinja2.Environment, theme: Theme, reuse: Any = None, share: tuple[int, int] = (0, 1)):
         self.config = config
         self.site = site
         self.env = env
@@ -76,12 +84,23 @@ class Renderer:
             filesize=self.filesize,
         )
         self._cards: dict[str, Markup] = {}
+        self._base_path = config.base_path
+        self._babel_locale = Locale.parse(self.locale)
+        self._templates: dict[str, jinja2.Template] = {}
+        self._dates: dict[tuple[str, datetime], str] = {}
+        self._refs: dict[str, Any] | None = None
+        # This process renders the pages of share k of n (several processes split a build).
+        self.share = share
+        # Tells whether the output already holds a page (cache.PageReuse), or None.
+        self.reuse = reuse
+        if reuse is not None:
+            reuse.start(self)
 
     # -- helpers available in templates --------------------------------------------
 
     def url(self, path: str = "") -> str:
         """A site path (below the base path) as a link that works from any page."""
-        return self.config.base_path + path.lstrip("/")
+        return self._base_path + path.lstrip("/")
 
     def abs_url(self, path: str = "") -> str:
         """An absolute URL when base_url has a host; else the same as url()."""
@@ -101,18 +120,25 @@ class Renderer:
         name = ZONE_NAMES.get(self.config.timezone)
         if name:
             return name
-        return format_datetime(moment, "zzz", tzinfo=self.config.tz, locale=self.locale)
+        return format_datetime(moment, "zzz", tzinfo=self.config.tz, locale=self._babel_locale)
 
     def date_long(self, moment: datetime | None) -> str:
         if moment is None:
             return ""
-        return format_datetime(moment, self.t("date_format"), tzinfo=self.config.tz, locale=self.locale)
+        # Formatting with Babel is slow and the same moments recur on many list pages.
+        key = ("date", moment)
+        if key not in self._dates:
+            self._dates[key] = format_datetime(moment, self.t("date_format"), tzinfo=self.config.tz, locale=self._babel_locale)
+        return self._dates[key]
 
     def datetime_long(self, moment: datetime | None) -> str:
         if moment is None:
             return ""
-        text = format_datetime(moment, self.t("datetime_format"), tzinfo=self.config.tz, locale=self.locale)
-        return f"{text} {self._zone(moment)}"
+        key = ("datetime", moment)
+        if key not in self._dates:
+            text = format_datetime(moment, self.t("datetime_format"), tzinfo=self.config.tz, locale=self._babel_locale)
+            self._dates[key] = f"{text} {self._zone(moment)}"
+        return self._dates[key]
 
     def filesize(self, size: int) -> str:
         if size < 1024:
@@ -138,27 +164,30 @@ class Renderer:
         return Markup(_XREF_A.sub(link, release.body_html))
 
     def _lookup(self, ref: str) -> Release | None:
+        """The release a [[ref]] names: by path (@rel or a/b), else by slug, ignoring case."""
         from .slugs import slugify
 
+        refs = self._refs
+        if refs is None:
+            # First match in site order wins, as a scan of the releases would find it.
+            refs = self._refs = {"rel": {}, "stem": {}, "folded": {}, "position": {}}
+            for i, (key, r) in enumerate(self.site.releases.items()):
+                refs["position"][r.slug] = i
+                refs["rel"].setdefault(r.rel, r)
+                refs["stem"].setdefault(r.rel.rsplit(".", 1)[0], r)
+                refs["folded"].setdefault(key.casefold(), r)
         if ref.startswith("@"):
-            rel = ref[1:]
-            for r in self.site.releases.values():
-                if r.rel == rel or r.rel.rsplit(".", 1)[0] == rel.rsplit(".", 1)[0]:
-                    return r
-            return None
+            return refs["stem"].get(ref[1:].rsplit(".", 1)[0])
         ref = ref.strip().strip("/")
         if "/" in ref:
-            for r in self.site.releases.values():
-                if r.rel == ref or r.rel.rsplit(".", 1)[0] == ref:
-                    return r
+            hits = [r for r in (refs["rel"].get(ref), refs["stem"].get(ref)) if r is not None]
+            if hits:
+                return min(hits, key=lambda r: refs["position"][r.slug])
         slug = slugify(ref)
         direct = self.site.releases.get(slug)
         if direct:
             return direct
-        for key, r in self.site.releases.items():
-            if key.casefold() == slug.casefold():
-                return r
-        return None
+        return refs["folded"].get(slug.casefold())
 
     def byline_groups(self, release: Release) -> list[BylineGroup]:
         """Group people by what they did, as offices write it."""
@@ -238,32 +267,60 @@ class Renderer:
         """A release's entry in lists, rendered once and reused on every list page."""
         if slug not in self._cards:
             release = self.site.releases[slug]
-            html = self.env.get_template("_card.html").render(release=release)
+            key = self.reuse.key("_card.html", release) if self.reuse is not None else None
+            html = self.reuse.card(key) if key else None
+            if html is None:
+                html = self._template("_card.html").render(release=release)
+                if key:
+                    self.reuse.put_card(key, html)
             self._cards[slug] = Markup(html)
         return self._cards[slug]
+
+    def helper_reads(self) -> dict[str, Any]:
+        """Helpers that read the site, with the data they read (for page fingerprints)."""
+        return {"person_url": tuple((p.slug, p.url) for p in self.site.people)}
+
+    def mine(self, url: str) -> bool:
+        """Whether this process renders the page at URL (several processes split a build)."""
+        k, n = self.share
+        return n == 1 or zlib.crc32(url.encode("utf-8")) % n == k
 
     # -- pages ---------------------------------------------------------------------
 
     def render(self) -> list[Page]:
-        """Every page of the site, in a stable order."""
-        pages: list[Page] = []
-        pages.extend(self.release_pages())
-        pages.extend(self.list_pages())
-        pages.extend(self.index_pages())
-        pages.extend(self.alias_pages())
-        pages.extend(self.feeds())
-        pages.append(self.sitemap())
-        pages.append(self.robots())
-        pages.append(self.not_found())
-        pages.sort(key=lambda p: p.output_path)
-        return pages
+        """Every page of the site (of this process's share), in a stable order."""
+        return sorted(self.iter_pages(), key=lambda p: p.output_path)
 
-    def _page(self, url: str, template: str, **context: Any) -> Page:
-        html = self.env.get_template(template).render(page_url=url, **context)
-        return Page(url, html.encode("utf-8"))
+    def iter_pages(self) -> Iterable[Page]:
+        """The pages of this process's share, one at a time, as they are rendered."""
+        for group in (self.release_pages(), self.list_pages(), self.index_pages(), self.alias_pages(), self.feeds(), (self.sitemap(), self.robots(), self.not_found())):
+            for page in group:
+                # Page makers check mine() before the work; this catches any that do not.
+                if page is not None and self.mine(page.url):
+                    yield page
+
+    def _template(self, name: str) -> jinja2.Template:
+        # get_template() asks the disk whether the file changed, on every call.
+        template = self._templates.get(name)
+        if template is None:
+            template = self._templates[name] = self.env.get_template(name)
+        return template
+
+    def _page(self, url: str, template: str, **context: Any) -> Page | None:
+        if not self.mine(url):
+            return None
+        key = None
+        if self.reuse is not None:
+            key = self.reuse.key(template, url, context)
+            if self.reuse.kept(url, key):
+                return Page(url, None, key)
+        html = self._template(template).render(page_url=url, **context)
+        return Page(url, html.encode("utf-8"), key or "")
 
     def release_pages(self) -> Iterable[Page]:
         for release in self.site.releases.values():
+            if not self.mine(release.url):
+                continue
             if release.layout == "page":
                 yield self._page(release.url, "page.html", release=release, body=self.body(release), banner=self.banner(release), noindex=not release.status == "published", jsonld=self.jsonld(release))
                 continue
@@ -292,6 +349,8 @@ class Renderer:
             url = base_url if n == 1 else f"{base_url}page/{n}/"
             prev_url = "" if n == 1 else (base_url if n == 2 else f"{base_url}page/{n - 1}/")
             next_url = f"{base_url}page/{n + 1}/" if n < total else ""
+            if not self.mine(url):
+                continue
             cards = [self.card(slug) for slug in slugs[(n - 1) * per : n * per]]
             yield self._page(url, template, cards=cards, page_number=n, page_total=total, prev_url=prev_url, next_url=next_url, list_url=base_url, **context)
 
@@ -315,7 +374,9 @@ class Renderer:
             target = self.site.releases[alias.target]
             yield self._page(alias.path, "redirect.html", target=target)
 
-    def not_found(self) -> Page:
+    def not_found(self) -> Page | None:
+        if not self.mine("404.html"):
+            return None
         latest = [self.card(slug) for slug in self.site.order[:5]]
         return self._page("404.html", "404.html", cards=latest)
 
@@ -329,9 +390,11 @@ class Renderer:
     def feeds(self) -> Iterable[Page]:
         # The site feed also carries withdrawn releases, so readers learn of the withdrawal.
         site_slugs = [r.slug for r in self.site.releases.values() if r.layout == "release"]
-        yield self.feed("feed.xml", self.config.title, "", self._feed_entries(site_slugs))
+        if self.mine("feed.xml"):
+            yield self.feed("feed.xml", self.config.title, "", self._feed_entries(site_slugs))
         for tag in self.site.tags:
-            yield self.feed(tag.url + "feed.xml", f"{self.config.title}: {tag.name}", tag.url, self._feed_entries(tag.releases))
+            if self.mine(tag.url + "feed.xml"):
+                yield self.feed(tag.url + "feed.xml", f"{self.config.title}: {tag.name}", tag.url, self._feed_entries(tag.releases))
 
     def _id(self, path: str) -> str:
         if self.config.absolute:
@@ -339,6 +402,13 @@ class Renderer:
         return "urn:kabargen:" + (path or "home")
 
     def feed(self, url: str, title: str, page: str, entries: list[Release]) -> Page:
+        bodies = {r.slug: self.body(r, absolute=True) for r in entries}
+        key = None
+        if self.reuse is not None:
+            names = tuple((t.slug, t.name, t.url) for slug in sorted({s for r in entries for s in r.tags}) if (t := self.tags.get(slug)))
+            key = self.reuse.key("feed", url, title, page, tuple(entries), bodies, names, self.helper_reads())
+            if self.reuse.kept(url, key):
+                return Page(url, None, key)
         updated = max((r.modified for r in entries), default=None)
         out = ['<?xml version="1.0" encoding="utf-8"?>']
         out.append(f'<feed xmlns="http://www.w3.org/2005/Atom" xml:lang={quoteattr(self.config.language)}>')
@@ -370,13 +440,15 @@ class Renderer:
                 label = tag.name if tag else slug
                 out.append(f"    <category term={quoteattr(_XML_BAD.sub('', slug))} label={quoteattr(_XML_BAD.sub('', label))}/>")
             out.append(f"    <summary>{xml_text(summary)}</summary>")
-            content = self.env.get_template("_feed_content.html").render(release=r, body=self.body(r, absolute=True))
+            content = self._template("_feed_content.html").render(release=r, body=bodies[r.slug])
             out.append(f'    <content type="html">{xml_text(content)}</content>')
             out.append("  </entry>")
         out.append("</feed>")
-        return Page(url, ("\n".join(out) + "\n").encode("utf-8"))
+        return Page(url, ("\n".join(out) + "\n").encode("utf-8"), key or "")
 
-    def sitemap(self) -> Page:
+    def sitemap(self) -> Page | None:
+        if not self.mine("sitemap.xml"):
+            return None
         entries: list[tuple[str, datetime | None]] = []
         latest = max((self.site.releases[s].modified for s in self.site.order), default=None)
         entries.append(("", latest))
@@ -402,7 +474,7 @@ class Renderer:
         out.append("</urlset>")
         return Page("sitemap.xml", ("\n".join(out) + "\n").encode("utf-8"))
 
-    def robots(self) -> Page:
+    def robots(self) -> Page | None:
         lines = ["User-agent: *"]
         lines.append("Disallow: /" if self.site.drafts else "Allow: /")
         lines.append(f"Sitemap: {self.abs_url('sitemap.xml')}")
