@@ -20,10 +20,12 @@ atomically (a temporary file, then a rename); `kabargen check` opens the cache r
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import io
 import json
+import marshal
 import os
 import pickle
 import uuid
@@ -172,6 +174,8 @@ class BuildCache:
             data = self._read(f"sources/{name}.bin", "sources", self._source_scope)
             shard = data if isinstance(data, dict) else {}
             self._shards[name] = shard
+            if not isinstance(data, dict) and (self.folder / f"sources/{name}.bin").exists():
+                self._dirty_shards.add(name)  # damaged or foreign: replace it
         return shard
 
     def source(self, digest: str, rel: str) -> tuple | None:
@@ -226,7 +230,12 @@ class BuildCache:
             kept = {k: v for k, v in shard.items() if k in self._used}
             self._write(f"sources/{name}.bin", "sources", self._source_scope, kept)
         self._dirty_shards.clear()
-        if self._cards is None or set(self._cards_used) != set(self._cards):
+        if self._shards and (self.folder / "sources").is_dir():
+            # A shard no file of this site maps to holds only entries of deleted files.
+            for path in (self.folder / "sources").glob("*.bin"):
+                if path.stem not in self._shards:
+                    path.unlink()
+        if self._cards is not None and set(self._cards_used) != set(self._cards):
             self._write("cards.bin", "cards", self._cards_scope, dict(sorted(self._cards_used.items())))
         if output is not None and records is not None:
             data = {rel: rec.as_tuple() for rel, rec in sorted(records.items())}
@@ -243,50 +252,22 @@ class Unkeyable(Exception):
     """A template context holds something whose effect on the page cannot be fingerprinted."""
 
 
-def _ref(digest: str) -> None:  # pragma: no cover - named in fingerprints, never called
-    """Stands for an object by its digest inside a fingerprint."""
-
-
-def _moment(text: str, zone: str) -> None:  # pragma: no cover - named in fingerprints, never called
-    """Stands for a datetime inside a fingerprint."""
-
-
-def _helper(name: str, digest: str) -> None:  # pragma: no cover - named in fingerprints, never called
-    """Stands for a template helper inside a fingerprint."""
-
-
-_STAND_INS = (_ref, _moment, _helper)
-
-
-class _KeyPickler(pickle.Pickler):
-    """Pickles a page's inputs for hashing: shared objects by digest, helpers by what they read."""
-
-    def __init__(self, file, fingerprints: "Fingerprints", top: Any = None):
-        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
-        self.fingerprints = fingerprints
-        self.top = top
-
-    def reducer_override(self, obj):  # noqa: D102 - pickle's API
-        kind = type(obj)
-        if kind is datetime:
-            # Much faster than pickling the time zone object; the same text means the same moment.
-            return _moment, (obj.isoformat(), str(obj.tzinfo))
-        if obj is not self.top and kind in self.fingerprints.shared_types:
-            return _ref, (self.fingerprints.digest(obj),)
-        if callable(obj) and not isinstance(obj, type) and obj not in _STAND_INS:
-            return _helper, self.fingerprints.helper(obj)
-        return NotImplemented
+_LEAVES = frozenset({str, int, float, bool, type(None), bytes})
 
 
 class Fingerprints:
     """Hashes of everything a page's template sees, to tell whether its bytes can change.
 
-    `base` covers what every page depends on (kabargen's code, theme, config, flags and the
-    template globals). Objects of `shared_types` (releases) are hashed once per build and
-    stand in other fingerprints by their hash. A template helper (a callable in the context
-    or the globals) must be declared: `pure` helpers depend only on config and theme;
-    `reads` maps a helper's name to a hash of the site data it reads. Any other callable
-    makes the page unkeyable: it is always rendered.
+    Values are turned into plain data (strings, numbers, tuples) and hashed through
+    `marshal` (format 0: no references or interning, so equal data gives equal bytes
+    whatever objects it was made of). A dataclass stands for its class and field values, a
+    datetime for its ISO text and zone, Markup for its text marked as such; objects of
+    `shared_types` (releases, tags...) are hashed once per build and stand in other
+    fingerprints by their hash. `base` covers what every page depends on (kabargen's code,
+    theme, config, flags and the template globals). A template helper (a callable in the
+    context) must be declared: `pure` helpers depend only on config and theme; `reads` maps
+    a helper's name to a hash of the site data it reads. Any other callable, or an object
+    whose text form shows only its address, makes the page unkeyable: it is always rendered.
     """
 
     def __init__(self, shared_types: Iterable[type] = (), pure: Iterable[str] = (), reads: Mapping[str, str] | None = None):
@@ -296,22 +277,61 @@ class Fingerprints:
         self._memo: dict[int, tuple[Any, str]] = {}
         self.base = ""
 
-    def _dumps(self, value: Any, top: Any = None) -> bytes:
-        buffer = io.BytesIO()
+    def plain(self, value: Any, top: bool = False) -> Any:
+        """VALUE as plain data that marshal can write."""
+        kind = type(value)
+        if kind in _LEAVES:
+            return value
+        if kind is tuple or kind is list or kind is dict:
+            try:
+                marshal.dumps(value, 0)  # all plain already: the common case, checked in C
+                return value
+            except ValueError:
+                pass
+            if kind is dict:
+                return ("dict", tuple((self.plain(k), self.plain(v)) for k, v in value.items()))
+            return (kind.__name__, tuple([v if type(v) in _LEAVES else self.plain(v) for v in value]))
+        if not top and kind in self.shared_types:
+            return ("ref", self.digest(value))
+        if kind is datetime:
+            return ("datetime", value.isoformat(), str(value.tzinfo))
+        if isinstance(value, str):  # Markup and other marked-up text
+            return (kind.__qualname__, str(value))
+        if hasattr(kind, "__dataclass_fields__"):
+            state = getattr(value, "__dict__", None)  # a frozen dataclass's fields, in order
+            values = tuple(state.values()) if state is not None else tuple(getattr(value, f.name) for f in dataclasses.fields(value))
+            try:
+                marshal.dumps(values, 0)  # plain fields only (checked in C)
+            except ValueError:
+                values = tuple([v if type(v) in _LEAVES else self.plain(v) for v in values])
+            return (kind.__module__, kind.__qualname__, values)
+        if kind is set or kind is frozenset:
+            try:
+                return (kind.__name__, tuple(sorted(self.plain(item) for item in value)))
+            except TypeError:
+                raise Unkeyable("a set of mixed values") from None
+        if callable(value) and not isinstance(value, type):
+            return ("helper",) + self.helper(value)
+        if isinstance(value, Mapping):
+            return ("mapping", kind.__qualname__, tuple((self.plain(k), self.plain(v)) for k, v in value.items()))
+        text = repr(value)
+        if " at 0x" in text:
+            raise Unkeyable(f"{kind.__qualname__} has no fingerprint")
+        return ("repr", kind.__module__, kind.__qualname__, text)
+
+    def _hash(self, value: Any) -> str:
         try:
-            _KeyPickler(buffer, self, top).dump(value)
-        except Unkeyable:
-            raise
-        except Exception as exc:  # noqa: BLE001 - e.g. an object pickle cannot handle
+            data = marshal.dumps(value, 0)
+        except ValueError as exc:  # pragma: no cover - plain() leaves nothing marshal refuses
             raise Unkeyable(str(exc)) from None
-        return buffer.getvalue()
+        return hashlib.blake2b(data, digest_size=16).hexdigest()
 
     def digest(self, obj: Any) -> str:
         """The hash of one object (kept for the rest of the build: objects are immutable)."""
         hit = self._memo.get(id(obj))
         if hit is not None and hit[0] is obj:
             return hit[1]
-        value = hashlib.blake2b(self._dumps(obj, top=obj), digest_size=16).hexdigest()
+        value = self._hash(self.plain(obj, top=True))
         self._memo[id(obj)] = (obj, value)
         return value
 
@@ -326,10 +346,9 @@ class Fingerprints:
     def of(self, *parts: Any) -> str | None:
         """The fingerprint of a page made from PARTS, or None when it cannot be had."""
         try:
-            data = self._dumps((self.base, parts))
+            return self._hash((self.base, self.plain(parts)))
         except Unkeyable:
             return None
-        return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 def site_attributes(env) -> frozenset[str] | None:
