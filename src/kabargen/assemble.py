@@ -544,7 +544,7 @@ class Assembler:
             drafts=self.drafts,
             held_back=tuple(d.fields["slug"] for d in by_slug.values() if d.fields["status"] != PUBLISHED),
             next_embargo=held[0].fields["publish_at"] if held else None,
-            extra={"embargoes": tuple((d.fields["slug"], d.fields["title"], d.fields["publish_at"], d.source.path) for d in held)},
+            extra={"embargoes": tuple((d.fields["slug"], d.fields["title"], d.fields["publish_at"], d.source.path, d.fields["url"]) for d in held)},
         )
 
     def _find(self, ref: str, by_slug: Mapping[str, _Draft], by_rel: Mapping[str, _Draft]) -> _Draft | None:
