@@ -634,8 +634,10 @@ class Assembler:
 
     def _reserved_urls(self, tags, people, years, count: int) -> dict[str, str]:
         reserved = {"": "the home page", "tag/": "the tag index", "penulis/": "the people index", "cari/": "the search page"}
+        reserved.update({"feed.xml": "the Atom feed", "sitemap.xml": "the sitemap", "robots.txt": "robots.txt", "404.html": "the not-found page"})
         for tag in tags:
             reserved[tag.url.casefold()] = f"tag {tag.name!r}"
+            reserved[(tag.url + "feed.xml").casefold()] = f"the feed of tag {tag.name!r}"
         for person in people:
             reserved[person.url.casefold()] = f"the page of {person.name}"
         for year in years:

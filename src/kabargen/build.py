@@ -191,42 +191,43 @@ def output_clashes(root: Path, site: Site, pages: list[Page], static: list, them
     static_root = str((root / "static").resolve()) + os.sep
     content_root = str((root / "content").resolve()) + os.sep
     generated = _generated_names(site)
-    claims: list[tuple[str, str, str]] = []  # (output path, who, shown path for the diagnostic)
+    # (output path, who, path to report at, rank): a clash is reported at the lowest rank,
+    # the side most likely to be the mistake (an alias, then a static/ file, then content/).
+    claims: list[tuple[str, str, str, int]] = []
     for page in pages:
         if page.url in alias_of:
             owner = alias_of[page.url]
-            claims.append((page.output_path, f"the alias /{page.url} in {owner.path}", owner.path))
+            claims.append((page.output_path, f"the alias /{page.url} in {owner.path}", owner.path, 0))
         elif page.url in by_url:
             owner = by_url[page.url]
-            claims.append((page.output_path, f"the page of {owner.path}", owner.path))
+            claims.append((page.output_path, f"the page of {owner.path}", owner.path, 3))
         elif page.url == redirects.NETLIFY_FILE and "netlify" in redirect_formats:
-            claims.append((page.output_path, "the redirects file that --redirects netlify writes", ""))
+            claims.append((page.output_path, "the redirects file that --redirects netlify writes", "", 9))
         else:
             what = generated.get(page.url) or generated.get(page.url.rsplit("page/", 1)[0] if "page/" in page.url else page.url)
-            claims.append((page.output_path, f"{what or 'a page'} that kabargen generates", ""))
+            claims.append((page.output_path, f"{what or 'a page'} that kabargen generates", "", 9))
     theme_sources = {src for src, _ in theme.assets.values()}
     for item in static:
         real = str(Path(item.src).resolve())
         shown = os.path.relpath(item.src)
         if item.src in theme_sources:
-            who = f"the theme file {shown}"
-            shown = ""
+            who, shown, rank = f"the theme file {shown}", "", 9
         elif real.startswith(static_root) or item.src.startswith(str(root / "static") + os.sep):
-            who = f"static/{item.path}"
+            who, rank = f"static/{item.path}", 1
         elif real.startswith(content_root) or item.src.startswith(str(root / "content") + os.sep):
-            who = f"content/{item.path}"
+            who, rank = f"content/{item.path}", 2
         else:
-            who = shown
-        claims.append((item.path, who, shown))
+            who, rank = shown, 2
+        claims.append((item.path, who, shown, rank))
     problems: list[Diagnostic] = []
-    seen: dict[str, tuple[str, str, str]] = {}
+    seen: dict[str, tuple[str, str, str, int]] = {}
     for claim in claims:
         key = claim[0].casefold()
         if key in seen:
             problems.append(_clash(seen[key], claim, f"both would be published at /{claim[0]}"))
         else:
             seen[key] = claim
-    folders: dict[str, tuple[str, str, str]] = {}
+    folders: dict[str, tuple[str, str, str, int]] = {}
     for claim in claims:
         parts = claim[0].casefold().split("/")
         for i in range(1, len(parts)):
@@ -237,10 +238,10 @@ def output_clashes(root: Path, site: Site, pages: list[Page], static: list, them
     return problems
 
 
-def _clash(first: tuple[str, str, str], second: tuple[str, str, str], why: str) -> Diagnostic:
-    """Report a clash at the side the user controls (a static file or an alias), naming both."""
-    at, other = (second, first) if second[2] or not first[2] else (first, second)
-    return Diagnostic(at[2] or first[2] or "kabargen", 0, "error", f"{at[1]} clashes with {other[1]}: {why}; rename or remove one of them")
+def _clash(first: tuple[str, str, str, int], second: tuple[str, str, str, int], why: str) -> Diagnostic:
+    """Report a clash at the side most likely to be the mistake, naming both."""
+    at, other = (second, first) if second[3] < first[3] else (first, second)
+    return Diagnostic(at[2] or "kabargen", 0, "error", f"{at[1]} clashes with {other[1]}: {why}; rename or remove one of them")
 
 
 def write_beside(output: Path, name: str, data: bytes) -> Path:
