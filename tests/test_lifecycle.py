@@ -364,3 +364,26 @@ def test_feed_limit_defaults_to_twenty(make_site):
     parsed = feedparser.parse((root / "public/feed.xml").read_bytes())
     assert len(parsed.entries) == 20
     assert parsed.entries[0].title == "Rilis 22" and parsed.entries[-1].title == "Rilis 3"
+
+
+def test_static_redirects_file_clashes_with_the_generated_one(make_site):
+    root = make_site({"content/a.md": release(title="A", aliases="[/lama/a/]"), "static/_redirects": "/x /y 301\n"})
+    assert build_site(root).ok  # without the flag, the office's own file is published as it is
+    assert (root / "public/_redirects").read_text() == "/x /y 301\n"
+    result = run_cli("build", "--redirects", "netlify", cwd=root)
+    assert result.returncode == 1
+    assert "static/_redirects: error: static/_redirects clashes with the redirects file that --redirects netlify writes" in result.stderr
+    assert (root / "public/_redirects").read_text() == "/x /y 301\n"
+
+
+def test_nginx_map_not_written_when_the_build_fails(make_site):
+    root = make_site({"content/a.md": release(title="A", aliases="[/lama/a/]"), "content/b.md": release(title="B", date="2025-02-30")})
+    result = run_cli("build", "--redirects", "nginx", cwd=root)
+    assert result.returncode == 1
+    assert not (root / "redirects.nginx.conf").exists() and not (root / "public").exists()
+    (root / "content/b.md").unlink()
+    result = run_cli("build", "--redirects", "nginx", cwd=root)
+    assert f"Wrote {root / 'redirects.nginx.conf'}" in result.stdout
+    before = (root / "redirects.nginx.conf").stat().st_mtime_ns
+    run_cli("build", "--redirects", "nginx", cwd=root)
+    assert (root / "redirects.nginx.conf").stat().st_mtime_ns == before  # unchanged: not rewritten

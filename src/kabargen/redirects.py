@@ -29,7 +29,7 @@ def redirect_pairs(config: Config, site: Site) -> list[tuple[str, str]]:
 
 
 def netlify(config: Config, site: Site) -> bytes:
-    """A Netlify `_redirects` file (Cloudflare Pages reads the same format).
+    """A Netlify `_redirects` file: one `OLD NEW 301!` line per alias.
 
     `301!` forces the rule although a redirect page exists at the old path:
     Netlify otherwise serves an existing file rather than redirect ("shadowing").
