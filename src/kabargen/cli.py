@@ -99,7 +99,7 @@ def check_command(source, drafts, base_url, now, strict, quiet, jobs, fmt) -> No
 @main.command("schedule")
 @click.option("--source", "-s", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True, help="The site folder (holding kabargen.yaml).")
 @click.option("--now", "now", metavar="DATETIME", help="List embargoes that lift after this moment (default: now).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="A table for people, or one JSON object for scripts.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Readable text, or one JSON object for scripts.")
 def schedule_command(source, now, fmt) -> None:
     """List every embargo still to lift, soonest first, so CI can rebuild on time."""
     from .schedule import schedule_json, schedule_text, upcoming
