@@ -181,9 +181,9 @@ def _generated_names(site: Site) -> dict[str, str]:
 def output_clashes(root: Path, site: Site, pages: list[Page], static: list, theme, redirect_formats=()) -> list[Diagnostic]:
     """Every output path claimed twice (compared without case, as many hosts do), naming both sides.
 
-    Generated pages win over nothing else and nothing wins over them: a static/
-    file, a content file or an alias that lands on a generated file, on a theme
-    asset or on one another is an error, reported before anything is written.
+    Nothing may land where something else lands: a static/ file, a content file
+    or an alias on a generated page, a theme asset or one another is an error,
+    reported before anything is written.
     A file where another output needs a folder (static/feed.xml/x) clashes too.
     """
     by_url = {r.url: r for r in site.releases.values()}
