@@ -55,7 +55,7 @@ class Renderer:
     # page's fingerprint need not say more about them (see cache.Fingerprints). A helper that
     # reads the site must be listed in helper_reads() instead, else pages using it are
     # always rendered.
-    PURE_HELPERS = frozenset({"url", "abs_url", "asset", "t", "date_long", "datetime_long", "filesize", "iso"})
+    PURE_HELPERS = frozenset({"url", "abs_url", "asset", "t", "t_html", "date_long", "datetime_long", "filesize", "iso"})
 
     def __init__(self, config: Config, site: Site, env: jinja2.Environment, theme: Theme, reuse: Any = None, share: tuple[int, int] = (0, 1)):
         self.config = config
@@ -71,6 +71,7 @@ class Renderer:
             abs_url=self.abs_url,
             asset=self.asset,
             t=self.t,
+            t_html=self.t_html,
             config=config,
             site=site,
             organization=config.organization or {},
@@ -115,6 +116,10 @@ class Renderer:
         """A UI string in the site's language, with {placeholders} filled in."""
         text = self.strings.get(key, key)
         return text.format(**values) if values else text
+
+    def t_html(self, key: str, **values: Any) -> Markup:
+        """A UI string with HTML (a link) in its placeholders: the string is escaped, Markup values kept."""
+        return Markup(escape(self.strings.get(key, key))).format(**values)
 
     def _zone(self, moment: datetime) -> str:
         name = ZONE_NAMES.get(self.config.timezone)
@@ -392,9 +397,11 @@ class Renderer:
         site_slugs = [r.slug for r in self.site.releases.values() if r.layout == "release"]
         if self.mine("feed.xml"):
             yield self.feed("feed.xml", self.config.title, "", self._feed_entries(site_slugs))
+        withdrawn = [r for r in self.site.releases.values() if r.layout == "release" and r.withdrawn]
         for tag in self.site.tags:
             if self.mine(tag.url + "feed.xml"):
-                yield self.feed(tag.url + "feed.xml", f"{self.config.title}: {tag.name}", tag.url, self._feed_entries(tag.releases))
+                slugs = list(tag.releases) + [r.slug for r in withdrawn if tag.slug in r.tags]
+                yield self.feed(tag.url + "feed.xml", f"{self.config.title}: {tag.name}", tag.url, self._feed_entries(slugs))
 
     def _id(self, path: str) -> str:
         if self.config.absolute:
@@ -457,7 +464,7 @@ class Renderer:
             if r.status == "published":
                 entries.append((r.url, r.modified))
         for r in self.site.releases.values():
-            if r.layout == "page" and r.status == "published":
+            if r.layout == "page" and r.status == "published" and not r.withdrawn:
                 entries.append((r.url, r.modified))
         for tag in self.site.tags:
             entries.append((tag.url, self.site.releases[tag.releases[0]].modified if tag.releases else None))
