@@ -61,6 +61,7 @@ class BuildResult:
     seconds: float = 0.0
     output: Path | None = None
     extra_files: list[Path] = field(default_factory=list)  # written outside the output folder
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per phase (for profiling)
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -157,23 +158,39 @@ def _build(options: BuildOptions) -> BuildResult:
             survey.close()
 
 
+class _Phases:
+    """Wall time of each phase of a build, for BuildResult.timings."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def mark(self, name: str) -> None:
+        now = time.perf_counter()
+        self.seconds[name] = round(now - self._last, 4)
+        self._last = now
+
+
 def _build_site(options: BuildOptions, started: float, root: Path, config: Config, diagnostics: list[Diagnostic], output: Path, survey: "Survey | None") -> BuildResult:
     now = parse_now(options.now, config) if isinstance(options.now, str) else (options.now or datetime.now(timezone.utc))
     theme = load_theme(config)
     cache = BuildCache(root, enabled=options.cache, writable=options.write)
+    phases = _Phases()
     scan, markups = read_content(root, config, cache, options.jobs)
     cache.save()
+    phases.mark("read")
     static_scan = Scan()
     site_static = [(str(path), rel) for path, rel in walk(root / "static", root, static_scan, skip_hidden=False)]
     diagnostics += scan.diagnostics + static_scan.diagnostics
     files = {rel: (str(path), path.stat().st_size) for path, rel in scan.files}
     site, problems = assemble(config, scan.sources, markups, files, now, options.drafts, site_static, scan.failed)
+    phases.mark("assemble")
     diagnostics += problems
     if not config.absolute:
         diagnostics.append(warning(config.path, 1, f"base_url {config.base_url!r} has no host: sitemap, feeds and canonical links are written relative; set base_url: https://your-site/ to publish"))
     if options.strict:
         diagnostics = [Diagnostic(d.path, d.line, "error", d.message) if not d.is_error else d for d in diagnostics]
-    result = BuildResult(config=config, site=site, diagnostics=sort_diagnostics(diagnostics), output=output)
+    result = BuildResult(config=config, site=site, diagnostics=sort_diagnostics(diagnostics), output=output, timings=phases.seconds)
     if result.errors or site is None or not options.render:
         result.seconds = time.perf_counter() - started
         return result
@@ -190,6 +207,7 @@ def _build_site(options: BuildOptions, started: float, root: Path, config: Confi
         if staging is not None:
             staging.abandon()
         raise
+    phases.mark("render")
     for key, html in outcome.cards.items():
         cache.put_card(key, html)
     result.pages = outcome.pages
@@ -221,7 +239,9 @@ def _build_site(options: BuildOptions, started: float, root: Path, config: Confi
             staging.abandon()
             raise
         result.report = staging.finish()
+        phases.mark("write")
         cache.save(output, staging.new_records)
+        phases.mark("save cache")
         if "nginx" in options.redirects:
             result.extra_files.append(write_beside(output, redirects.NGINX_FILE, redirects.nginx(config, site)))
     result.seconds = time.perf_counter() - started

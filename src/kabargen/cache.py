@@ -10,8 +10,8 @@ What is kept, and what it is keyed by:
   size and mtime, so an unchanged page is neither rendered nor read again;
 - list entries ("cards") by the fingerprint of the release they show.
 
-Every file starts with a header (format, kabargen version, code hash, scope) and a BLAKE2b
-checksum of its payload; a file that is truncated, corrupt, from another version or for
+Every file starts with a header (format, kabargen version, code hash, scope) and a CRC-32
+of its payload (against damage; the unpickler below is the guard against crafted files); a file that is truncated, corrupt, from another version or for
 other settings is ignored, never trusted. Payloads are pickles of plain data (dicts, lists,
 tuples, strings, numbers) read with an unpickler that refuses every class and function, so
 a crafted cache file can describe wrong data at worst, never run code. Files are written
@@ -29,6 +29,7 @@ import marshal
 import os
 import pickle
 import uuid
+import zlib
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -37,7 +38,7 @@ from typing import Any, Callable, Iterable, Mapping
 from . import __version__
 
 CACHE_DIR = ".kabargen-cache"
-FORMAT = 1
+FORMAT = 2
 MAGIC = b"kabargen-cache\n"
 SOURCE_SHARDS = 64
 # Backup and sync tools skip folders holding this file (https://bford.info/cachedir/).
@@ -73,7 +74,7 @@ def pack(kind: str, scope: str, data: Any) -> bytes:
         {"format": FORMAT, "kind": kind, "version": __version__, "code": code_digest(), "scope": scope},
         sort_keys=True,
     ).encode()
-    checksum = hashlib.blake2b(payload, digest_size=32).digest()
+    checksum = zlib.crc32(payload).to_bytes(4, "big")
     return MAGIC + len(header).to_bytes(4, "big") + header + checksum + payload
 
 
@@ -89,8 +90,8 @@ def unpack(blob: bytes, kind: str, scope: str) -> Any | None:
         if header != expected:
             return None
         at += 4 + size
-        checksum, payload = blob[at : at + 32], memoryview(blob)[at + 32 :]
-        if len(checksum) != 32 or hashlib.blake2b(payload, digest_size=32).digest() != checksum:
+        checksum, payload = blob[at : at + 4], memoryview(blob)[at + 4 :]
+        if len(checksum) != 4 or zlib.crc32(payload).to_bytes(4, "big") != checksum:
             return None
         return _PlainUnpickler(io.BytesIO(payload)).load()
     except Exception:  # noqa: BLE001 - any damage means "no cache", never a failed build
@@ -289,7 +290,10 @@ class Fingerprints:
             except ValueError:
                 pass
             if kind is dict:
-                return ("dict", tuple((self.plain(k), self.plain(v)) for k, v in value.items()))
+                return ("dict", tuple([
+                    (k if type(k) in _LEAVES else self.plain(k), v if type(v) in _LEAVES else self.plain(v))
+                    for k, v in value.items()
+                ]))
             return (kind.__name__, tuple([v if type(v) in _LEAVES else self.plain(v) for v in value]))
         if not top and kind in self.shared_types:
             return ("ref", self.digest(value))

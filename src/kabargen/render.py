@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import json
 import re
 import zlib
@@ -90,6 +91,7 @@ class Renderer:
         self._templates: dict[str, jinja2.Template] = {}
         self._dates: dict[tuple[str, datetime], str] = {}
         self._refs: dict[str, Any] | None = None
+        self._feed_order: dict[str, tuple] | None = None
         # This process renders the pages of share k of n (several processes split a build).
         self.share = share
         # Tells whether the output already holds a page (cache.PageReuse), or None.
@@ -388,9 +390,12 @@ class Renderer:
     # -- feeds, sitemap, robots ------------------------------------------------------
 
     def _feed_entries(self, slugs: Iterable[str]) -> list[Release]:
-        entries = [self.site.releases[s] for s in slugs]
-        entries.sort(key=lambda r: (-(r.modified or r.date).timestamp(), r.slug))
-        return entries[: self.config.feed_limit]
+        if self._feed_order is None:
+            self._feed_order = {r.slug: (-(r.modified or r.date).timestamp(), r.slug) for r in self.site.releases.values() if r.layout == "release"}
+        order = self._feed_order
+        # The newest few of possibly thousands: a partial sort, equal to sorted()[:limit].
+        entries = heapq.nsmallest(self.config.feed_limit, (self.site.releases[s] for s in slugs), key=lambda r: order.get(r.slug) or (-(r.modified or r.date).timestamp(), r.slug))
+        return entries
 
     def feeds(self) -> Iterable[Page]:
         # The site feed also carries withdrawn releases, so readers learn of the withdrawal.

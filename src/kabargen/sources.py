@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,9 +17,12 @@ from .model import Source
 IGNORED = ("*~", ".*.swp", ".*.swo", ".*.swx", "#*#", ".#*", ".DS_Store", "Thumbs.db", "desktop.ini", "4913")
 
 
+_IGNORED_RE = re.compile("|".join(f"(?:{fnmatch.translate(pattern)})" for pattern in IGNORED))
+
+
 def ignored(name: str) -> bool:
     """Whether a file name is an editor or OS leftover."""
-    return any(fnmatch.fnmatchcase(name, pattern) for pattern in IGNORED)
+    return _IGNORED_RE.match(name) is not None
 
 
 def display_path(path: Path) -> str:
@@ -45,28 +49,31 @@ def walk(folder: Path, site_root: Path, scan: Scan, skip_hidden: bool = True) ->
     if not folder.is_dir():
         return found
     root_real = site_root.resolve()
-    for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
-        here = Path(dirpath)
-        keep_dirs = []
-        for name in sorted(dirnames):
-            if skip_hidden and name.startswith("."):
+    # os.scandir, not os.walk and Path: the entries' types come with the listing, which
+    # makes this several times faster on content folders of thousands of files.
+    stack = [(str(folder), "")]
+    while stack:
+        here, prefix = stack.pop()
+        with os.scandir(here) as listing:
+            entries = sorted(listing, key=lambda e: e.name)
+        for entry in entries:
+            name = entry.name
+            if entry.is_dir():  # follows links, as os.walk(followlinks=True) does
+                if skip_hidden and name.startswith("."):
+                    continue
+                if entry.is_symlink() and not _inside(Path(entry.path), root_real):
+                    scan.diagnostics.append(warning(display_path(Path(entry.path)), 0, "symbolic link leads outside the site folder: not followed"))
+                    continue
+                stack.append((entry.path, prefix + name + "/"))
                 continue
-            sub = here / name
-            if sub.is_symlink() and not _inside(sub, root_real):
-                scan.diagnostics.append(warning(display_path(sub), 0, "symbolic link leads outside the site folder: not followed"))
-                continue
-            keep_dirs.append(name)
-        dirnames[:] = keep_dirs
-        for name in sorted(filenames):
             if ignored(name) or (skip_hidden and name.startswith(".")):
                 continue
-            path = here / name
-            if path.is_symlink() and not _inside(path, root_real):
-                scan.diagnostics.append(warning(display_path(path), 0, "symbolic link leads outside the site folder: not followed"))
+            if entry.is_symlink() and not _inside(Path(entry.path), root_real):
+                scan.diagnostics.append(warning(display_path(Path(entry.path)), 0, "symbolic link leads outside the site folder: not followed"))
                 continue
-            if not path.is_file():
+            if not entry.is_file():
                 continue
-            found.append((path, path.relative_to(folder).as_posix()))
+            found.append((Path(entry.path), prefix + name))
     found.sort(key=lambda item: item[1])
     return found
 
