@@ -24,7 +24,7 @@ from .parallel import read_content, render_pages
 from .render import Renderer, render_site
 from .sources import Scan, scan_content, walk
 from .theme import load_theme, make_environment
-from .write import Staging, Survey, WriteReport, write_site
+from .write import OutputLock, Staging, Survey, WriteReport, write_site
 
 # Below this many files a process pool costs more than it saves.
 PARALLEL_THRESHOLD = 64
@@ -150,11 +150,13 @@ def _build(options: BuildOptions) -> BuildResult:
     output = (options.output if options.output is not None else root / "public")
     if options.write:
         check_output(root, output)
-    survey = Survey(output) if options.write else None
-    try:
-        return _build_site(options, started, root, config, diagnostics, output, survey)
-    finally:
-        if survey is not None:
+    if not options.write:
+        return _build_site(options, started, root, config, diagnostics, output, None)
+    with OutputLock(output):
+        survey = Survey(output)
+        try:
+            return _build_site(options, started, root, config, diagnostics, output, survey)
+        finally:
             survey.close()
 
 

@@ -116,6 +116,33 @@ def _tree(root: str) -> tuple[dict[str, int], set[str]]:
     return files, dirs
 
 
+class OutputLock:
+    """Holds off other builds into the same output folder until this one is done.
+
+    Two builds at once (a `kabargen serve` and a `kabargen build`, two CI jobs) would clear
+    each other's staging folder and share the spare; the second now waits for the first.
+    """
+
+    def __init__(self, output: Path):
+        self.path = output.absolute().parent / f"{STAGING_PREFIX}{output.absolute().name}.lock"
+        self._fd: int | None = None
+
+    def __enter__(self) -> "OutputLock":
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows: no lock
+            return self
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing releases the lock
+            self._fd = None
+
+
 class Survey:
     """What is on disk beside and in the output: the spare's files and folders, the output's files.
 
