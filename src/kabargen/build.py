@@ -187,6 +187,9 @@ def _build_site(options: BuildOptions, started: float, root: Path, config: Confi
     files = {rel: (str(path), path.stat().st_size) for path, rel in scan.files}
     site, problems = assemble(config, scan.sources, markups, files, now, options.drafts, site_static, scan.failed)
     phases.mark("assemble")
+    # The parsed files are in the Site now; let them go before rendering forks processes.
+    del scan, markups
+    cache.forget_sources()
     diagnostics += problems
     if not config.absolute:
         diagnostics.append(warning(config.path, 1, f"base_url {config.base_url!r} has no host: sitemap, feeds and canonical links are written relative; set base_url: https://your-site/ to publish"))

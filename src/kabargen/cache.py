@@ -194,6 +194,11 @@ class BuildCache:
         self._used.add(key)
         self._dirty_shards.add(name)
 
+    def forget_sources(self) -> None:
+        """Drop the loaded entries (after save(): they are on disk), to free memory."""
+        self._shards = {name: {} for name in self._shards}
+        self._dirty_shards.clear()
+
     # -- list entries ------------------------------------------------------------------
 
     def card(self, key: str) -> str | None:
