@@ -260,6 +260,9 @@ class Renderer:
         pages.append(self.sitemap())
         pages.append(self.robots())
         pages.append(self.not_found())
+        if self.config.search:
+            strings = {k: v for k, v in self.strings.items() if k.startswith("search_")}
+            pages.append(self._page("cari/", "search.html", years=self.site.years, search_strings=json.dumps(strings, ensure_ascii=False, sort_keys=True)))
         pages.sort(key=lambda p: p.output_path)
         return pages
 
