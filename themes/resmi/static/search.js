@@ -46,9 +46,11 @@ function element(tag, className, text) {
 }
 
 async function showMore() {
+  const mine = run;
   const batch = results.slice(shown, shown + PER_PAGE);
   shown += batch.length;
   const data = await Promise.all(batch.map((r) => r.data()));
+  if (mine !== run) return; // a newer search has replaced these results
   for (const item of data) {
     const li = element("li", "search-result");
     const h2 = element("h2", "search-result-title");
@@ -97,8 +99,10 @@ async function search(push) {
   if (mine !== run) return; // a newer search has started
   results = found.results;
   shown = 0;
-  status.textContent = results.length ? say("search_results", { n: results.length, q: query || "…" }) : say("search_none", { q: query || "…" });
   await showMore();
+  if (mine !== run) return;
+  // The count is announced once the first results are on the page.
+  status.textContent = results.length ? say("search_results", { n: results.length, q: query || "…" }) : say("search_none", { q: query || "…" });
 }
 
 function fillForm() {
