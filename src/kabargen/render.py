@@ -21,6 +21,7 @@ from .theme import Theme
 # Common names of Indonesia's zones; Babel spells them only for the id locale.
 ZONE_NAMES = {"Asia/Jakarta": "WIB", "Asia/Pontianak": "WIB", "Asia/Makassar": "WITA", "Asia/Jayapura": "WIT"}
 _XREF_A = re.compile(r'<a data-xref="([^"]*)"(?: data-xref-fragment="([^"]*)")?>(.*?)</a>', re.S)
+_TABLE_OPEN = re.compile(r"<table[\s>]")
 # Characters XML 1.0 forbids; content may carry them by accident.
 _XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -254,7 +255,14 @@ class Renderer:
             href = (self.abs_url(target.url) if absolute else self.url(target.url)) + fragment
             return f'<a href="{escape(href)}">{label}</a>'
 
-        return Markup(_XREF_A.sub(link, release.body_html))
+        html = _XREF_A.sub(link, release.body_html)
+        if not absolute:
+            # A wide table scrolls inside its own box on a phone instead of the whole page; the box
+            # is focusable and named so that keyboard and screen reader users can scroll it too.
+            label = str(escape(self.t("table_scroll")))
+            html = _TABLE_OPEN.sub(f'<div class="table-scroll" role="region" tabindex="0" aria-label="{label}">\\g<0>', html)
+            html = html.replace("</table>", "</table></div>")
+        return Markup(html)
 
     def _lookup(self, ref: str) -> Release | None:
         from .slugs import slugify
