@@ -432,7 +432,24 @@ def test_pages_load_nothing_from_other_hosts_and_need_no_javascript(site_id):
     assert embeds == 1
 
 
-def test_printed_links_show_the_whole_address(site_id):
-    html = (site_id / RAKOR / "index.html").read_text(encoding="utf-8")
-    assert '<html lang="id" style="--origin: &#34;https://pers.example.go.id&#34;">' in html
-    assert "Sumber: https://pers.example.go.id/" + RAKOR in html
+def test_printed_links_know_their_whole_address(site_id):
+    page = soup(site_id, RAKOR)
+    callout = page.select_one(".read-also a")
+    assert callout["data-print-url"] == SITE + "rilis/2023/08/internet-desa-tahap-pertama-ralat/"
+    assert page.select_one(".attachments a")["data-print-url"] == SITE + "media/paparan-internet-desa-2025.pdf"
+    internal = [a for a in page.select(".related a") if a["href"].startswith("/")]
+    assert internal and all(a["data-print-url"] == SITE + a["href"].lstrip("/") for a in internal)
+    assert text(page.select_one(".print-only")) == "Sumber: " + SITE + RAKOR
+
+
+def test_printed_addresses_follow_a_sub_path_base_url(make_site):
+    root = make_site({
+        "kabargen.yaml": "title: Uji\nbase_url: https://contoh.github.io/siaran-pers/\n",
+        "content/a.md": release(title="A", body="Lihat [[b]]."),
+        "content/b.md": release(title="B", date="2025-05-14 10:00"),
+    })
+    assert build_site(root, now=NOW).ok
+    page = BeautifulSoup((root / "public/rilis/2025/05/a/index.html").read_text(encoding="utf-8"), "html.parser")
+    link = page.select_one(".body a")
+    assert link["href"] == "/siaran-pers/rilis/2025/05/b/"
+    assert link["data-print-url"] == "https://contoh.github.io/siaran-pers/rilis/2025/05/b/"

@@ -21,6 +21,7 @@ from .theme import Theme
 # Common names of Indonesia's zones; Babel spells them only for the id locale.
 ZONE_NAMES = {"Asia/Jakarta": "WIB", "Asia/Pontianak": "WIB", "Asia/Makassar": "WITA", "Asia/Jayapura": "WIT"}
 _XREF_A = re.compile(r'<a data-xref="([^"]*)"(?: data-xref-fragment="([^"]*)")?>(.*?)</a>', re.S)
+_LOCAL_A = re.compile(r'<a href="(/[^"/][^"]*|/)"')
 _TABLE_OPEN = re.compile(r"<table[\s>]")
 # Characters XML 1.0 forbids; content may carry them by accident.
 _XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -33,11 +34,6 @@ def json_for_script(data: Any) -> str:
         text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
         .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
     )
-
-
-def css_string(value: str) -> str:
-    """A CSS string literal that cannot end early, whatever the value holds."""
-    return '"' + "".join(c if c.isalnum() or c in ":/.-_~%+@" else f"\\{ord(c):x} " for c in value) + '"'
 
 
 def xml_text(value: Any) -> str:
@@ -103,6 +99,7 @@ class RelatedItem:
     url: str
     date: datetime | None = None
     host: str = ""  # set for outside links
+    print_url: str = ""  # the whole address of this site's releases, for print
 
 
 class Renderer:
@@ -131,8 +128,8 @@ class Renderer:
             logo_url=self.url(org_logo) if (org_logo := (config.organization or {}).get("logo")) and isinstance(org_logo, str) else "",
             nav_items=self.nav_items,
             credit_label=self.credit_label,
+            print_url=self.print_url,
             footer_pages=self.footer_pages(),
-            print_origin=self.print_origin(),
             og_locale=self.og_locale(),
         )
         env.filters.update(
@@ -218,12 +215,9 @@ class Renderer:
         pages = [r for r in self.site.releases.values() if r.layout == "page" and r.status == "published"]
         return [(r.title, self.url(r.url)) for r in sorted(pages, key=lambda r: (r.title.casefold(), r.slug))]
 
-    def print_origin(self) -> str:
-        """scheme://host of the site as a CSS string, so printed links show whole URLs."""
-        if not self.config.absolute:
-            return ""
-        parts = urlsplit(self.config.base_url)
-        return css_string(f"{parts.scheme}://{parts.netloc}")
+    def print_url(self, path: str) -> str:
+        """The whole address of a site path, printed after links on paper; "" without a host."""
+        return self.abs_url(path) if self.config.absolute else ""
 
     def og_locale(self) -> str:
         """The Open Graph locale (id_ID, en_US) of the site language."""
@@ -261,6 +255,10 @@ class Renderer:
             return f'<a href="{escape(href)}">{label}</a>'
 
         html = _XREF_A.sub(link, release.body_html)
+        if not absolute and self.config.absolute:
+            # On paper a link is only its address: give the site's own links their whole one.
+            origin = str(escape(self.abs_url("")[: -len(self.config.base_path)]))
+            html = _LOCAL_A.sub(lambda m: f'<a data-print-url="{origin}{m.group(1)}" href="{m.group(1)}"', html)
         if not absolute:
             # A wide table scrolls inside its own box on a phone instead of the whole page; the box
             # is focusable and named so that keyboard and screen reader users can scroll it too.
@@ -415,7 +413,7 @@ class Renderer:
                 items.append(RelatedItem(link.title, link.url, host=(urlsplit(link.url).hostname or "").removeprefix("www.")))
                 continue
             target = self.site.releases.get(link.slug)
-            items.append(RelatedItem(link.title, self.url(link.url), date=target.date if target else None))
+            items.append(RelatedItem(link.title, self.url(link.url), date=target.date if target else None, print_url=self.print_url(link.url)))
         return items
 
     def crumbs(self, *extra: tuple[str, str]) -> list[Crumb]:
