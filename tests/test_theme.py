@@ -453,3 +453,27 @@ def test_printed_addresses_follow_a_sub_path_base_url(make_site):
     link = page.select_one(".body a")
     assert link["href"] == "/siaran-pers/rilis/2025/05/b/"
     assert link["data-print-url"] == "https://contoh.github.io/siaran-pers/rilis/2025/05/b/"
+
+
+def test_a_site_with_only_a_title_still_gets_a_whole_page(make_site):
+    root = make_site({"kabargen.yaml": "title: Siaran Pers Desa Uji\n", "content/a.md": release(title="Rilis Pertama")})
+    assert build_site(root, now=NOW).ok
+    page = BeautifulSoup((root / "public/rilis/2025/05/a/index.html").read_text(encoding="utf-8"), "html.parser")
+    assert text(page.select_one(".brand")) == "Siaran Pers Desa Uji" and page.select_one(".brand-logo") is None
+    assert text(page.select_one(".footer-name")) == "Siaran Pers Desa Uji"
+    assert page.select_one(".share") is None  # sharing needs an absolute base_url
+    assert _meta(page, "og:image") is None and _meta(page, "twitter:card") == "summary"
+    data = json.loads(page.find("script", type="application/ld+json").string)
+    assert data["publisher"] == {"@type": "GovernmentOrganization", "name": "Siaran Pers Desa Uji"}
+    assert page.select_one(".body a[data-print-url]") is None
+
+
+def test_home_description_comes_from_the_organization(make_site, site_id):
+    assert _meta(soup(site_id, ""), "description") == (
+        "Siaran pers resmi Dinas Komunikasi dan Informatika Kabupaten Contoh: kegiatan, kebijakan, dan layanan publik pemerintah daerah."
+    )
+    config = "title: Uji\nbase_url: https://pers.example.go.id/\norganization: {name: Dinas Uji, description: Kabar resmi Dinas Uji.}\n"
+    root = make_site({"kabargen.yaml": config, "content/a.md": release()})
+    assert build_site(root, now=NOW).ok
+    home = BeautifulSoup((root / "public/index.html").read_text(encoding="utf-8"), "html.parser")
+    assert _meta(home, "description") == _meta(home, "og:description") == "Kabar resmi Dinas Uji."
