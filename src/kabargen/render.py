@@ -129,6 +129,7 @@ class Renderer:
             nav_items=self.nav_items,
             credit_label=self.credit_label,
             print_url=self.print_url,
+            organization_link=self.organization_link(),
             footer_pages=self.footer_pages(),
             og_locale=self.og_locale(),
         )
@@ -214,6 +215,14 @@ class Renderer:
         """(title, URL) of the plain pages (about, contact), for the footer."""
         pages = [r for r in self.site.releases.values() if r.layout == "page" and r.status == "published"]
         return [(r.title, self.url(r.url)) for r in sorted(pages, key=lambda r: (r.title.casefold(), r.slug))]
+
+    def organization_link(self) -> tuple[str, str]:
+        """(URL, label without scheme) of the office's own website, for the footer; ("", "") if none."""
+        url = _text((self.config.organization or {}).get("url"))
+        if not url:
+            return ("", "")
+        parts = urlsplit(url)
+        return (url, (parts.netloc + parts.path).rstrip("/") or url)
 
     def print_url(self, path: str) -> str:
         """The whole address of a site path, printed after links on paper; "" without a host."""
