@@ -125,7 +125,7 @@ class Renderer:
             organization=config.organization or {},
             lang=config.language,
             drafts=site.drafts,
-            logo_url=self.url(org_logo) if (org_logo := (config.organization or {}).get("logo")) and isinstance(org_logo, str) else "",
+            logo_url=self.url(_text(config.organization.get("logo"))) if config.organization and _text(config.organization.get("logo")) else "",
             nav_items=self.nav_items,
             credit_label=self.credit_label,
             print_url=self.print_url,
