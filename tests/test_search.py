@@ -283,3 +283,23 @@ def test_without_javascript_the_page_says_so_and_links_to_archives(browser, site
         page.wait_for_url("**/cari/?q=banjir")
     finally:
         context.close()
+
+
+def test_search_works_under_a_sub_path(browser, tmp_path_factory):
+    root = tmp_path_factory.mktemp("cari-sub")
+    shutil.copy(REPO / "kabargen.yaml", root / "kabargen.yaml")
+    shutil.copytree(REPO / "content", root / "content")
+    result = run_cli("build", "--source", str(root), "--now", NOW, "--base-url", "https://contoh.github.io/siaran-pers/")
+    assert result.returncode == 0, result.stderr
+    context = browser.new_context()
+    page = context.new_page()
+    try:
+        with serve(root / "public", "/siaran-pers/") as base:
+            page.goto(base)
+            page.fill("header input[name=q]", "narasumber")
+            page.press("header input[name=q]", "Enter")
+            page.wait_for_url("**/siaran-pers/cari/?q=narasumber")
+            wait_done(page)
+            assert result_urls(page)[0] == "/siaran-pers/rilis/2023/02/pelatihan-literasi-digital-perangkat-desa-2023/"
+    finally:
+        context.close()
