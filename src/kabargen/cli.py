@@ -183,7 +183,6 @@ def _report_entries(entries) -> int:
         for d in entry.diagnostics():
             click.echo(d.format(), err=True)
         if entry.ok:
-            taken = sorted({msg.split(":")[0].split(" ")[0] for _, msg in entry.notes if msg})
             click.echo(f"{display_path(entry.source)} -> {display_path(entry.written)}" + (f" ({len(entry.warnings)} warning(s) to check)" if entry.warnings else ""))
         else:
             failed += 1
