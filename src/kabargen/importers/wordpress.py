@@ -91,7 +91,8 @@ def html_to_markdown(html: str) -> tuple[str, list[str]]:
     html = _SHORTCODE.sub("", html)
     html = _autop(html)
     text = Converter(heading_style="ATX", bullets="-", escape_misc=False).convert(html)
-    text = re.sub(r"[ \t]+\n", "\n", text)
+    # Trailing blanks go, except the two spaces that make a <br> a Markdown hard line break.
+    text = "\n".join(line.rstrip() + ("  " if line.endswith("  ") and line.strip() else "") for line in text.split("\n"))
     text = re.sub(r"\n{3,}", "\n\n", text).strip()
     return text + "\n" if text else "", warnings
 
@@ -454,6 +455,8 @@ def import_feed(feed: str, into: Path, config: Config) -> list[ImportReportEntry
         if not entry.get("content"):
             warnings.append((0, f"{label}: the feed carries only a summary: the full text may be missing"))
         link = entry.get("link") or ""
+        if urllib.parse.urlsplit(link).scheme not in {"http", "https"}:
+            link = ""  # feedparser falls back to the entry's id, which may be a urn: and no old URL
         base = slugify(urllib.parse.unquote(link.rstrip("/").rsplit("/", 1)[-1])) if link and not urllib.parse.urlsplit(link).query else ""
         base = base or release_slug(title)
         slug, target = planner.place(into / f"{when.year:04d}" / f"{when.month:02d}", base)
