@@ -380,11 +380,12 @@ def _fetch(url: str, folder: Path) -> tuple[str, Path | None]:
         return f"not downloaded: only http and https URLs are fetched, not {parts.scheme or 'a relative URL'}", None
     name = Path(urllib.parse.unquote(parts.path)).name
     stem, dot, ext = name.rpartition(".")
-    safe = (slugify(stem) or "berkas") + (("." + re.sub(r"[^A-Za-z0-9]", "", ext).lower()) if dot else "")
-    target, n = folder / safe, 1
+    base = slugify(stem) or "berkas"
+    suffix = ("." + re.sub(r"[^A-Za-z0-9]", "", ext).lower()) if dot else ""
+    target, n = folder / (base + suffix), 1
     while target.exists():
         n += 1
-        target = folder / (f"{slugify(stem) or 'berkas'}-{n}" + (("." + ext.lower()) if dot else ""))
+        target = folder / f"{base}-{n}{suffix}"
     try:
         with urllib.request.urlopen(url, timeout=FETCH_TIMEOUT) as response:  # noqa: S310 - scheme checked above
             data = response.read()
