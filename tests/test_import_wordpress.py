@@ -188,3 +188,39 @@ def test_html_to_markdown(html, markdown):
 def test_gallery_shortcodes_are_removed_with_a_warning():
     text, warnings = html_to_markdown('<p>Foto kegiatan:</p>[gallery ids="4,5,6"]')
     assert text == "Foto kegiatan:\n" and warnings == ["WordPress shortcode [gallery] removed: add its content by hand if it mattered"]
+
+
+def test_fetch_media_downloads_over_http_and_rewrites_the_links(make_site, tmp_path):
+    """--fetch-media against a real HTTP server on 127.0.0.1 (the only network a test may use)."""
+    host = tmp_path / "lama"
+    (host / "wp-content/uploads/2025/04").mkdir(parents=True)
+    jpeg = b"\xff\xd8\xff\xe0" + b"foto-panen" * 50
+    (host / "wp-content/uploads/2025/04/panen-padi.jpg").write_bytes(jpeg)
+    root = make_site({"kabargen.yaml": CONFIG})
+    with serve(host) as base:
+        wxr = tmp_path / "ekspor.xml"
+        text = WXR.read_text(encoding="utf-8").replace("https://lama.tepianjaya.example.go.id/wp-content/", base + "wp-content/")
+        # A second attachment with a scheme that must never be fetched.
+        text = text.replace("</channel>", "<item><title>x</title><wp:post_id>900</wp:post_id><wp:post_type>attachment</wp:post_type>"
+                            "<wp:attachment_url>file:///etc/hostname</wp:attachment_url></item></channel>")
+        wxr.write_text(text, encoding="utf-8")
+        done = run_cli("import", "wordpress", str(wxr), "--fetch-media", cwd=root)
+    assert done.returncode == 0, done.stderr
+    saved = root / "content/media/wp/panen-padi.jpg"
+    assert saved.read_bytes() == jpeg
+    assert "attachment file:///etc/hostname: not downloaded: only http and https" in done.stdout
+    _, body = meta_body(root / POST)
+    assert "](/media/wp/panen-padi.jpg)" in body and base not in body
+    result = build_site(root)
+    assert result.ok, [d.format() for d in result.errors]
+    assert (root / "public/media/wp/panen-padi.jpg").read_bytes() == jpeg
+
+
+def test_feed_from_an_http_url(make_site):
+    root = make_site({"kabargen.yaml": CONFIG})
+    with serve(RSS.parent) as base:
+        done = run_cli("import", "feed", base + RSS.name, cwd=root)
+    assert done.returncode == 0, done.stderr
+    assert (root / "content/rilis/2025/05/lomba-perahu-naga.md").is_file()
+    refused = run_cli("import", "feed", "ftp://example.go.id/feed.xml", cwd=root)
+    assert refused.returncode == 2
