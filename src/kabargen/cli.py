@@ -126,8 +126,8 @@ def init_command(directory) -> None:
     from .authoring import init_site
 
     init_site(directory)
-    where = directory if str(directory) != "." else Path(".")
-    click.echo(f"Created a kabargen site in {where}: edit kabargen.yaml, then run kabargen build" + (f" --source {where}" if str(where) != "." else ""))
+    here = str(directory) == "."
+    click.echo(f"Created a kabargen site in {directory}: edit kabargen.yaml, then run kabargen build" + ("" if here else f" --source {directory}"))
 
 
 def _site_config(source: Path):
