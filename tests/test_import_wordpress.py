@@ -185,6 +185,18 @@ def test_html_to_markdown(html, markdown):
     assert html_to_markdown(html)[0] == markdown
 
 
+def test_unsafe_links_and_frames_are_dropped_with_warnings_and_table_pipes_escaped():
+    text, warnings = html_to_markdown(
+        '<p><a href="javascript:alert(1)">klik</a> <a href="https://ok.example.go.id/">ini</a></p>'
+        '<iframe src="https://video.example.org/v"></iframe>'
+        "<table><tr><th>Hari</th><th>Acara</th></tr><tr><td>Senin</td><td>Rapat | pleno</td></tr></table>"
+    )
+    assert "javascript" not in text and "klik [ini](https://ok.example.go.id/)" in text
+    assert "<https://video.example.org/v>" in text and "<iframe" not in text
+    assert "| Senin | Rapat \\| pleno |" in text
+    assert len(warnings) == 2 and "javascript: link removed" in warnings[0] and "frame" in warnings[1]
+
+
 def test_gallery_shortcodes_are_removed_with_a_warning():
     text, warnings = html_to_markdown('<p>Foto kegiatan:</p>[gallery ids="4,5,6"]')
     assert text == "Foto kegiatan:\n" and warnings == ["WordPress shortcode [gallery] removed: add its content by hand if it mattered"]

@@ -28,6 +28,7 @@ WP_PREFIX = "http://wordpress.org/export/"
 CONTENT_NS = "http://purl.org/rss/1.0/modules/content/"
 DC_NS = "http://purl.org/dc/elements/1.1/"
 DRAFT_STATUSES = {"draft", "pending", "private", "auto-draft"}
+SAFE_SCHEMES = {"http", "https", "mailto", "tel"}  # what the build accepts in links
 FETCH_TIMEOUT = 20  # seconds per attachment: a dead host must not hang the import
 UNCATEGORIZED = {"uncategorized", "tak-berkategori", "tidak-berkategori"}
 # Shortcodes WordPress core registers; their markup means nothing outside WordPress.
@@ -74,6 +75,8 @@ def html_to_markdown(html: str) -> tuple[str, list[str]]:
     """Clean Markdown from WordPress or feed HTML, and warnings for what was dropped."""
     from markdownify import MarkdownConverter
 
+    warnings: list[str] = []
+
     class Converter(MarkdownConverter):
         # Scripts and styles are never content; their text must not leak into the body.
         def convert_script(self, *args, **kwargs):
@@ -82,7 +85,28 @@ def html_to_markdown(html: str) -> tuple[str, list[str]]:
         convert_style = convert_script
         convert_noscript = convert_script
 
-    warnings: list[str] = []
+        def convert_a(self, el, text, parent_tags):
+            scheme = urllib.parse.urlsplit((el.get("href") or "").strip()).scheme.lower()
+            if scheme and scheme not in SAFE_SCHEMES:
+                warnings.append(f"a {scheme}: link removed (its text '{text.strip()}' kept)")
+                return text
+            return super().convert_a(el, text, parent_tags)
+
+        def convert_iframe(self, el, text, parent_tags):
+            src = el.get("src") or ""
+            warnings.append(f"embedded frame {src} removed: add it back as a link, or as raw HTML from a host in embed_hosts")
+            return f"\n\n<{src}>\n\n" if urllib.parse.urlsplit(src).scheme in {"http", "https"} else ""
+
+        def _cell(self, el, text, parent_tags, kind):
+            # A | inside a cell would split it in a Markdown table.
+            return getattr(super(), kind)(el, text.replace("|", "\\|"), parent_tags)
+
+        def convert_td(self, el, text, parent_tags):
+            return self._cell(el, text, parent_tags, "convert_td")
+
+        def convert_th(self, el, text, parent_tags):
+            return self._cell(el, text, parent_tags, "convert_th")
+
     html = _BLOCK_COMMENT.sub("", html or "")
     html = _EMBED.sub(lambda m: f'<p><a href="{escape(m.group("url").strip())}">{escape(m.group("url").strip())}</a></p>', html)
     html = _CAPTION.sub(lambda m: _caption(m, warnings), html)
