@@ -80,3 +80,10 @@ def test_existing_fixtures_import_and_build(make_site):
     assert len(done.stdout.splitlines()) == 4
     built = run_cli("build", cwd=root)
     assert built.returncode == 0, built.stderr
+
+
+def test_into_is_relative_to_the_site_folder(make_site, tmp_path):
+    root = make_site({"kabargen.yaml": CONFIG})
+    done = run_cli("import", "text", str(FIXTURES / "import_cli"), "--source", str(root), "--into", "content/arsip", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert len(list((root / "content/arsip/2025/07").glob("*.md"))) == 2

@@ -191,9 +191,10 @@ def _report_entries(entries) -> int:
 
 
 def _import_into(config, into: Path | None) -> Path:
+    """--into, relative to the site folder (the same as the current folder unless --source is given)."""
     if into is None:
         return config.content_dir / "rilis"
-    return into if into.is_absolute() else Path.cwd() / into
+    return into if into.is_absolute() else config.root / into
 
 
 @import_group.command("text")
