@@ -303,3 +303,10 @@ def test_search_works_under_a_sub_path(browser, tmp_path_factory):
             assert result_urls(page)[0] == "/siaran-pers/rilis/2023/02/pelatihan-literasi-digital-perangkat-desa-2023/"
     finally:
         context.close()
+
+
+def test_a_static_file_under_pagefind_is_an_error(make_site):
+    root = make_site({"content/rilis/a.md": release(), "static/pagefind/pagefind.js": "// lama"})
+    result = build_site(root)
+    assert not result.ok and not (root / "public").exists()
+    assert any("search index" in d.message and d.path.endswith("static/pagefind/pagefind.js") for d in result.errors), result.diagnostics

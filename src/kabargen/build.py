@@ -159,6 +159,11 @@ def build(options: BuildOptions) -> BuildResult:
         result.pages.append(Page(redirects.NETLIFY_FILE, redirects.netlify(config, site)))
     static = list(site.static) + [_asset(src, out) for src, out in theme.assets.values()]
     clashes = output_clashes(root, site, result.pages, static, theme, options.redirects)
+    if indexer is not None:
+        # The search index owns /pagefind/: nothing else may be published there.
+        for item in static:
+            if item.path.casefold().startswith(search.INDEX_DIR + "/"):
+                clashes.append(Diagnostic(os.path.relpath(item.src), 0, "error", f"{item.path} clashes with the search index, which kabargen writes under /{search.INDEX_DIR}/; move the file, or set search: false"))
     if clashes:
         result.diagnostics = sort_diagnostics(result.diagnostics + clashes)
         result.seconds = time.perf_counter() - started
