@@ -18,7 +18,7 @@ import shutil
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import Callable, Iterable, Mapping
 
 from .cache import OutputRecord
 from .model import Page, StaticFile
@@ -379,6 +379,32 @@ class Staging:
 
     # -- the end ------------------------------------------------------------------------
 
+    def _after_hook(self, before_swap: Callable[[Path], None], needed: set[str]) -> None:
+        """Run BEFORE_SWAP and take in the files it added (found under new top-level names)."""
+        tops = {rel.split("/", 1)[0] for rel in self.new_records}
+        before = {entry.name for entry in os.scandir(self._stage)}
+        before_swap(self.path)
+        for entry in os.scandir(self._stage):
+            if entry.name in tops and entry.name in before:
+                continue
+            added = _tree(entry.path)[0] if entry.is_dir(follow_symlinks=False) else {"": entry.inode()}
+            for sub in added:
+                rel = f"{entry.name}/{sub}" if sub else entry.name
+                target = os.path.join(self._stage, rel)
+                old = os.path.join(self._out, rel)
+                try:
+                    same = rel in self.old_files and filecmp.cmp(old, target, shallow=False)
+                except OSError:
+                    same = False
+                if same:
+                    os.unlink(target)
+                    os.link(old, target)
+                    self.unchanged += 1
+                else:
+                    self.written += 1
+                st = os.stat(target)
+                self.new_records[rel] = OutputRecord("", "", st.st_size, st.st_ino, st.st_mtime_ns)
+
     def abandon(self) -> None:
         """Give up (the build failed): the output stays; the folder is kept as the spare."""
         if self.path.exists():
@@ -387,8 +413,13 @@ class Staging:
             except OSError:
                 shutil.rmtree(self.path, ignore_errors=True)
 
-    def finish(self) -> WriteReport:
-        """Remove what the new site does not have, then put it in place of the output."""
+    def finish(self, before_swap: Callable[[Path], None] | None = None) -> WriteReport:
+        """Remove what the new site does not have, then put it in place of the output.
+
+        BEFORE_SWAP runs on the finished staging folder and may add files to it (the search
+        index); they are part of the same swap, and those equal to the output's keep its
+        files (and their mtimes). An exception there leaves the old output untouched.
+        """
         paths = self.new_records
         try:
             for rel in [r for r in self.present if r not in paths]:
@@ -401,6 +432,8 @@ class Staging:
                     folder = folder.rpartition("/")[0]
             for folder in sorted(self.dirs - needed, key=len, reverse=True):
                 shutil.rmtree(os.path.join(self._stage, folder), ignore_errors=True)
+            if before_swap is not None:
+                self._after_hook(before_swap, needed)
             removed = sum(1 for rel in self.old_files if rel not in paths)
             _fsync_tree(self.path)
             had_output = self.output.exists()
@@ -417,8 +450,11 @@ class Staging:
         return WriteReport(written=self.written, unchanged=self.unchanged, removed=removed)
 
 
-def write_site(output: Path, pages: Iterable[Page], static: Iterable[StaticFile], records: Mapping[str, OutputRecord] | None = None) -> WriteReport:
-    """Write the new site into OUTPUT, replacing the old one atomically."""
+def write_site(
+    output: Path, pages: Iterable[Page], static: Iterable[StaticFile], before_swap: Callable[[Path], None] | None = None,
+    records: Mapping[str, OutputRecord] | None = None,
+) -> WriteReport:
+    """Write the new site into OUTPUT, replacing the old one atomically (see Staging)."""
     staging = Staging(output, records)
     try:
         for page in pages:
@@ -428,7 +464,7 @@ def write_site(output: Path, pages: Iterable[Page], static: Iterable[StaticFile]
     except BaseException:
         staging.abandon()
         raise
-    return staging.finish()
+    return staging.finish(before_swap)
 
 
 def _list_files(root: Path) -> Iterable[str]:
