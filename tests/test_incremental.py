@@ -218,3 +218,12 @@ def test_output_does_not_depend_on_jobs_hash_seed_time_zone_or_cache(make_site, 
     cold = tmp_path / "cold"
     assert run_cli("build", "--source", str(root), "--output", str(cold), "--jobs", "1", "--now", NOW, "--no-cache").returncode == 0
     assert read_tree(root / "public") == read_tree(cold)
+
+
+def test_building_from_another_folder_reuses_the_pages(site, monkeypatch):
+    monkeypatch.chdir(site.parent)
+    assert build_site(site, now=NOW).ok
+    monkeypatch.chdir(site)
+    again = build_site(site, now=NOW)
+    # Paths in messages are relative to the current folder; pages do not show them.
+    assert again.ok and again.rendered <= 2

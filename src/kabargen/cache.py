@@ -281,6 +281,7 @@ class Fingerprints:
         self.pure = frozenset(pure)
         self.reads = dict(reads or {})
         self._memo: dict[int, tuple[Any, str]] = {}
+        self._fields: dict[type, tuple[str, ...]] = {}
         self.base = ""
 
     def plain(self, value: Any, top: bool = False) -> Any:
@@ -289,11 +290,6 @@ class Fingerprints:
         if kind in _LEAVES:
             return value
         if kind is tuple or kind is list or kind is dict:
-            try:
-                marshal.dumps(value, 0)  # all plain already: the common case, checked in C
-                return value
-            except ValueError:
-                pass
             if kind is dict:
                 return ("dict", tuple([
                     (k if type(k) in _LEAVES else self.plain(k), v if type(v) in _LEAVES else self.plain(v))
@@ -307,13 +303,13 @@ class Fingerprints:
         if isinstance(value, str):  # Markup and other marked-up text
             return (kind.__qualname__, str(value))
         if hasattr(kind, "__dataclass_fields__"):
-            state = getattr(value, "__dict__", None)  # a frozen dataclass's fields, in order
-            values = tuple(state.values()) if state is not None else tuple(getattr(value, f.name) for f in dataclasses.fields(value))
-            try:
-                marshal.dumps(values, 0)  # plain fields only (checked in C)
-            except ValueError:
-                values = tuple([v if type(v) in _LEAVES else self.plain(v) for v in values])
-            return (kind.__module__, kind.__qualname__, values)
+            names = self._fields.get(kind)
+            if names is None:
+                # Fields marked fingerprint=False only say where a thing came from, for messages
+                # (a path relative to the current folder): they never show on a page.
+                names = self._fields[kind] = tuple(f.name for f in dataclasses.fields(kind) if f.metadata.get("fingerprint", True))
+            values = [getattr(value, name) for name in names]
+            return (kind.__module__, kind.__qualname__, tuple([v if type(v) in _LEAVES else self.plain(v) for v in values]))
         if kind is set or kind is frozenset:
             try:
                 return (kind.__name__, tuple(sorted(self.plain(item) for item in value)))

@@ -57,7 +57,7 @@ class Config:
     embed_hosts: tuple[str, ...] = ()
     numbering: str = ""
     search: bool = True
-    path: str = CONFIG_FILE  # as shown in diagnostics
+    path: str = field(default=CONFIG_FILE, metadata={"fingerprint": False})  # as shown in diagnostics
 
     @property
     def tz(self) -> ZoneInfo:

@@ -111,7 +111,7 @@ class Release:
     slug: str
     title: str
     url: str  # site path below the base path, e.g. "rilis/2025/05/a/" (no leading slash)
-    path: str  # source path for diagnostics
+    path: str = field(metadata={"fingerprint": False})  # source path for diagnostics (never shown on a page)
     rel: str  # content-relative source path
     layout: str  # "release" or "page"
     date: datetime | None
