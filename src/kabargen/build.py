@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 
 import jinja2
 import time
@@ -15,7 +16,7 @@ from .assemble import assemble, parse_date
 from .config import Config, load_config
 from .errors import Diagnostic, UsageError, sort_diagnostics, warning
 from .markup import Converter
-from .model import Markup, Page, Site, Source
+from .model import Markup, Page, Site, Source, StaticFile
 from .render import render_site
 from .sources import Scan, scan_content, walk
 from .theme import load_theme, make_environment
@@ -48,6 +49,7 @@ class BuildResult:
     pages: list[Page] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     report: WriteReport | None = None
+    static: list[StaticFile] = field(default_factory=list)  # copied files, also when nothing is written
     seconds: float = 0.0
     output: Path | None = None
 
@@ -142,9 +144,9 @@ def build(options: BuildOptions) -> BuildResult:
         result.diagnostics.append(template_diagnostic(exc))
         result.seconds = time.perf_counter() - started
         return result
-    static = list(site.static) + [_asset(src, out) for src, out in theme.assets.values()]
+    result.static = list(site.static) + [_asset(src, out) for src, out in theme.assets.values()]
     if options.write:
-        result.report = write_site(output, result.pages, static)
+        result.report = write_site(output, result.pages, result.static)
     result.seconds = time.perf_counter() - started
     return result
 
