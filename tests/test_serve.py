@@ -402,11 +402,11 @@ def test_split_target_and_loopback():
 # -- the command -------------------------------------------------------------------------------
 
 
-def start_cli(root: Path, *args: str) -> tuple[subprocess.Popen, str]:
+def start_cli(root: Path, *args: str, env: dict | None = None) -> tuple[subprocess.Popen, str]:
     """`kabargen serve` in a new process; returns it and the URL it printed."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "kabargen", "serve", "--source", str(root), "--port", "0", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})},
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -420,9 +420,16 @@ def start_cli(root: Path, *args: str) -> tuple[subprocess.Popen, str]:
     raise AssertionError(f"no Serving line: {proc.communicate()}")
 
 
-def test_ctrl_c_stops_cleanly(site):
-    proc, url = start_cli(site)
+def test_ctrl_c_stops_cleanly_and_open_opens_the_browser(site, tmp_path):
+    opened = tmp_path / "opened.txt"
+    # The standard library's webbrowser runs $BROWSER with the URL in place of %s.
+    browser = f"{sys.executable} -c \"import sys; open(sys.argv[1], 'w').write(sys.argv[2])\" {opened} %s"
+    proc, url = start_cli(site, "--open", env={"BROWSER": browser})
     try:
+        deadline = time.monotonic() + TIMEOUT
+        while not (opened.is_file() and opened.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert opened.read_text() == url
         port = int(re.search(r":(\d+)/", url).group(1))
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
         conn.request("GET", RELEASE_URL)
