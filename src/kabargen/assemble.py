@@ -544,7 +544,7 @@ class Assembler:
             drafts=self.drafts,
             held_back=tuple(d.fields["slug"] for d in by_slug.values() if d.fields["status"] != PUBLISHED),
             next_embargo=held[0].fields["publish_at"] if held else None,
-            extra={"embargoes": tuple((d.fields["slug"], d.fields["title"], d.fields["publish_at"], d.source.path) for d in held)},
+            extra={"embargoes": tuple((d.fields["slug"], d.fields["title"], d.fields["publish_at"], d.source.path, d.fields["url"]) for d in held)},
         )
 
     def _find(self, ref: str, by_slug: Mapping[str, _Draft], by_rel: Mapping[str, _Draft]) -> _Draft | None:
@@ -634,8 +634,10 @@ class Assembler:
 
     def _reserved_urls(self, tags, people, years, count: int) -> dict[str, str]:
         reserved = {"": "the home page", "tag/": "the tag index", "penulis/": "the people index", "cari/": "the search page"}
+        reserved.update({"feed.xml": "the Atom feed", "sitemap.xml": "the sitemap", "robots.txt": "robots.txt", "404.html": "the not-found page"})
         for tag in tags:
             reserved[tag.url.casefold()] = f"tag {tag.name!r}"
+            reserved[(tag.url + "feed.xml").casefold()] = f"the feed of tag {tag.name!r}"
         for person in people:
             reserved[person.url.casefold()] = f"the page of {person.name}"
         for year in years:

@@ -16,6 +16,7 @@ from .assemble import assemble, parse_date
 from .config import Config, load_config
 from .errors import Diagnostic, UsageError, sort_diagnostics, warning
 from .markup import Converter
+from . import redirects
 from .model import Markup, Page, Site, Source, StaticFile
 from .render import render_site
 from .sources import Scan, scan_content, walk
@@ -38,6 +39,8 @@ class BuildOptions:
     strict: bool = False
     jobs: int = 0  # 0: one per core
     write: bool = True
+    render: bool = True  # False: stop after checking (kabargen schedule needs only the Site)
+    redirects: tuple[str, ...] = ()  # "netlify", "nginx": aliases as real redirects too
 
 
 @dataclass
@@ -52,6 +55,7 @@ class BuildResult:
     static: list[StaticFile] = field(default_factory=list)  # copied files, also when nothing is written
     seconds: float = 0.0
     output: Path | None = None
+    extra_files: list[Path] = field(default_factory=list)  # written outside the output folder
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -134,7 +138,7 @@ def build(options: BuildOptions) -> BuildResult:
     if options.strict:
         diagnostics = [Diagnostic(d.path, d.line, "error", d.message) if not d.is_error else d for d in diagnostics]
     result = BuildResult(config=config, site=site, diagnostics=sort_diagnostics(diagnostics), output=output)
-    if result.errors or site is None:
+    if result.errors or site is None or not options.render:
         result.seconds = time.perf_counter() - started
         return result
     env = make_environment(theme)
@@ -144,11 +148,113 @@ def build(options: BuildOptions) -> BuildResult:
         result.diagnostics.append(template_diagnostic(exc))
         result.seconds = time.perf_counter() - started
         return result
-    result.static = list(site.static) + [_asset(src, out) for src, out in theme.assets.values()]
+    if "netlify" in options.redirects:
+        result.pages.append(Page(redirects.NETLIFY_FILE, redirects.netlify(config, site)))
+    result.static = static = list(site.static) + [_asset(src, out) for src, out in theme.assets.values()]
+    clashes = output_clashes(root, site, result.pages, static, theme, options.redirects)
+    if clashes:
+        result.diagnostics = sort_diagnostics(result.diagnostics + clashes)
+        result.seconds = time.perf_counter() - started
+        return result
     if options.write:
-        result.report = write_site(output, result.pages, result.static)
+        result.report = write_site(output, result.pages, static)
+        if "nginx" in options.redirects:
+            result.extra_files.append(write_beside(output, redirects.NGINX_FILE, redirects.nginx(config, site)))
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _generated_names(site: Site) -> dict[str, str]:
+    """What each generated page is, by site path, for clash messages."""
+    names = {
+        "": "the home page", "feed.xml": "the Atom feed", "sitemap.xml": "the sitemap", "robots.txt": "robots.txt",
+        "404.html": "the not-found page", "tag/": "the tag index", "penulis/": "the people index",
+    }
+    for tag in site.tags:
+        names[tag.url] = f"the page of tag #{tag.name}"
+        names[tag.url + "feed.xml"] = f"the feed of tag #{tag.name}"
+    for person in site.people:
+        names[person.url] = f"the page of {person.name}"
+    for year in site.years:
+        names[year.url] = f"the {year.year} archive"
+    return names
+
+
+def output_clashes(root: Path, site: Site, pages: list[Page], static: list, theme, redirect_formats=()) -> list[Diagnostic]:
+    """Every output path claimed twice (compared without case, as many hosts do), naming both sides.
+
+    Nothing may land where something else lands: a static/ file, a content file
+    or an alias on a generated page, a theme asset or one another is an error,
+    reported before anything is written.
+    A file where another output needs a folder (static/feed.xml/x) clashes too.
+    """
+    by_url = {r.url: r for r in site.releases.values()}
+    alias_of = {a.path: site.releases[a.target] for a in site.aliases}
+    static_root = str((root / "static").resolve()) + os.sep
+    content_root = str((root / "content").resolve()) + os.sep
+    generated = _generated_names(site)
+    # (output path, who, path to report at, rank): a clash is reported at the lowest rank,
+    # the side most likely to be the mistake (an alias, then a static/ file, then content/).
+    claims: list[tuple[str, str, str, int]] = []
+    for page in pages:
+        if page.url in alias_of:
+            owner = alias_of[page.url]
+            claims.append((page.output_path, f"the alias /{page.url} in {owner.path}", owner.path, 0))
+        elif page.url in by_url:
+            owner = by_url[page.url]
+            claims.append((page.output_path, f"the page of {owner.path}", owner.path, 3))
+        elif page.url == redirects.NETLIFY_FILE and "netlify" in redirect_formats:
+            claims.append((page.output_path, "the redirects file that --redirects netlify writes", "", 9))
+        else:
+            what = generated.get(page.url) or generated.get(page.url.rsplit("page/", 1)[0] if "page/" in page.url else page.url)
+            claims.append((page.output_path, f"{what or 'a page'} that kabargen generates", "", 9))
+    theme_sources = {src for src, _ in theme.assets.values()}
+    for item in static:
+        real = str(Path(item.src).resolve())
+        shown = os.path.relpath(item.src)
+        if item.src in theme_sources:
+            who, shown, rank = f"the theme file {shown}", "", 9
+        elif real.startswith(static_root) or item.src.startswith(str(root / "static") + os.sep):
+            who, rank = f"static/{item.path}", 1
+        elif real.startswith(content_root) or item.src.startswith(str(root / "content") + os.sep):
+            who, rank = f"content/{item.path}", 2
+        else:
+            who, rank = shown, 2
+        claims.append((item.path, who, shown, rank))
+    problems: list[Diagnostic] = []
+    seen: dict[str, tuple[str, str, str, int]] = {}
+    for claim in claims:
+        key = claim[0].casefold()
+        if key in seen:
+            problems.append(_clash(seen[key], claim, f"both would be published at /{claim[0]}"))
+        else:
+            seen[key] = claim
+    folders: dict[str, tuple[str, str, str, int]] = {}
+    for claim in claims:
+        parts = claim[0].casefold().split("/")
+        for i in range(1, len(parts)):
+            folders.setdefault("/".join(parts[:i]), claim)
+    for key, claim in seen.items():
+        if key in folders:
+            problems.append(_clash(claim, folders[key], f"/{claim[0]} would have to be a file and a folder at once"))
+    return problems
+
+
+def _clash(first: tuple[str, str, str, int], second: tuple[str, str, str, int], why: str) -> Diagnostic:
+    """Report a clash at the side most likely to be the mistake, naming both."""
+    at, other = (second, first) if second[3] < first[3] else (first, second)
+    return Diagnostic(at[2] or "kabargen", 0, "error", f"{at[1]} clashes with {other[1]}: {why}; rename or remove one of them")
+
+
+def write_beside(output: Path, name: str, data: bytes) -> Path:
+    """Write a file next to the output folder (never inside it), atomically; keep it when unchanged."""
+    target = output.absolute().parent / name
+    if target.is_file() and target.read_bytes() == data:
+        return target
+    tmp = target.with_name(f".{name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, target)
+    return target
 
 
 def template_diagnostic(exc: "jinja2.TemplateError") -> Diagnostic:

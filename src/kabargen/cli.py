@@ -9,14 +9,44 @@ import click
 
 from . import __version__
 from .build import BuildOptions, BuildResult, build
-from .errors import ContentError
+from .ci import annotation, in_github_actions, json_line
+from .errors import ConfigError, ContentError, Diagnostic, UsageError
 
 
-def _print_diagnostics(result: BuildResult, quiet: bool) -> None:
-    for d in result.diagnostics:
+def _print_diagnostics(result: BuildResult, quiet: bool, fmt: str = "text") -> None:
+    _emit(result.diagnostics, quiet, fmt)
+
+
+def _emit(diagnostics: list[Diagnostic], quiet: bool, fmt: str) -> None:
+    """Diagnostics as text (stderr) or JSON lines (stdout), plus annotations inside GitHub Actions."""
+    github = in_github_actions()
+    for d in diagnostics:
         if quiet and not d.is_error:
             continue
-        click.echo(d.format(), err=True)
+        if fmt == "json":
+            click.echo(json_line(d))
+        else:
+            click.echo(d.format(), err=True)
+        if github:
+            click.echo(annotation(d), err=True)
+
+
+def _run(options: BuildOptions, quiet: bool, fmt: str) -> BuildResult:
+    """Run a build; config errors are reported in the chosen format, then exit 2."""
+    try:
+        return build(options)
+    except ConfigError as exc:
+        if fmt == "text" and not in_github_actions():
+            raise
+        _emit(exc.diagnostics, False, fmt)
+        raise UsageError(f"{len(exc.diagnostics)} problem(s) in the configuration") from None
+
+
+def _format_option(func):
+    return click.option(
+        "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+        help="Diagnostics as text lines on stderr, or as JSON lines on stdout (for CI).",
+    )(func)
 
 
 def _common(func):
@@ -39,27 +69,31 @@ def main() -> None:
 @main.command("build")
 @_common
 @click.option("--output", "-o", type=click.Path(file_okay=False, path_type=Path), default=None, help="Where to write the site (default: SOURCE/public).")
-def build_command(source, drafts, base_url, now, strict, quiet, jobs, output) -> None:
+@click.option("--redirects", multiple=True, type=click.Choice(["netlify", "nginx"]), help="Also write the aliases as real 301 redirects: netlify: OUTPUT/_redirects; nginx: a map file beside the output folder, never inside it.")
+@_format_option
+def build_command(source, drafts, base_url, now, strict, quiet, jobs, output, redirects, fmt) -> None:
     """Build the site into the output folder."""
-    result = build(BuildOptions(source=source, output=output, drafts=drafts, base_url=base_url, now=now, strict=strict, jobs=jobs))
-    _print_diagnostics(result, quiet)
+    result = _run(BuildOptions(source=source, output=output, drafts=drafts, base_url=base_url, now=now, strict=strict, jobs=jobs, redirects=tuple(redirects)), quiet, fmt)
+    _print_diagnostics(result, quiet, fmt)
     if not result.ok:
         raise ContentError(f"{len(result.errors)} error(s); the output folder was not changed")
     if not quiet:
-        _summary(result)
+        # With --format json, stdout carries only diagnostics; the summary is for people.
+        _summary(result, err=fmt == "json")
 
 
 @main.command("check")
 @_common
-def check_command(source, drafts, base_url, now, strict, quiet, jobs) -> None:
+@_format_option
+def check_command(source, drafts, base_url, now, strict, quiet, jobs, fmt) -> None:
     """Check every release and the config; write nothing."""
-    result = build(BuildOptions(source=source, drafts=drafts, base_url=base_url, now=now, strict=strict, jobs=jobs, write=False))
-    _print_diagnostics(result, quiet)
+    result = _run(BuildOptions(source=source, drafts=drafts, base_url=base_url, now=now, strict=strict, jobs=jobs, write=False), quiet, fmt)
+    _print_diagnostics(result, quiet, fmt)
     if not result.ok:
         raise ContentError(f"{len(result.errors)} error(s)")
     if not quiet:
         site = result.site
-        click.echo(f"OK: {len(site.releases)} releases and pages checked, {len(result.warnings)} warning(s)")
+        click.echo(f"OK: {len(site.releases)} releases and pages checked, {len(result.warnings)} warning(s)", err=fmt == "json")
 
 
 @main.command("serve")
@@ -75,22 +109,46 @@ def serve_command(source, host, port, no_drafts, open_browser) -> None:
     serve(ServeOptions(source=source, host=host, port=port, drafts=not no_drafts, open_browser=open_browser))
 
 
-def _summary(result: BuildResult) -> None:
+@main.command("schedule")
+@click.option("--source", "-s", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True, help="The site folder (holding kabargen.yaml).")
+@click.option("--now", "now", metavar="DATETIME", help="List embargoes that lift after this moment (default: now).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True, help="Readable text, or one JSON object for scripts.")
+def schedule_command(source, now, fmt) -> None:
+    """List every embargo still to lift, soonest first, so CI can rebuild on time."""
+    from .schedule import schedule_json, schedule_text, upcoming
+
+    result = _run(BuildOptions(source=source, now=now, jobs=1, write=False, render=False), False, "text")
+    # Diagnostics go to stderr here whatever the format: stdout is the schedule.
+    for d in result.diagnostics:
+        click.echo(d.format(), err=True)
+        if in_github_actions():
+            click.echo(annotation(d), err=True)
+    if not result.ok:
+        raise ContentError(f"{len(result.errors)} error(s): fix them first; the schedule needs a site that builds")
+    entries = upcoming(result.config, result.site)
+    if fmt == "json":
+        click.echo(schedule_json(result.config, result.site, entries))
+    else:
+        click.echo(schedule_text(result.config, result.site, entries), nl=False)
+
+
+def _summary(result: BuildResult, err: bool = False) -> None:
+    from .schedule import held_back_line
+
     site = result.site
     report = result.report
     releases = sum(1 for r in site.releases.values() if r.layout == "release")
     click.echo(
         f"Built {releases} releases, {len(result.pages)} pages, {report.files} files "
         f"({report.written} written, {report.unchanged} unchanged, {report.removed} removed) "
-        f"in {result.seconds:.2f} s -> {result.output}"
+        f"in {result.seconds:.2f} s -> {result.output}",
+        err=err,
     )
-    held = len(site.held_back)
-    if held and not site.drafts:
-        line = f"{held} release(s) held back (draft or embargo)"
-        if site.next_embargo:
-            local = site.next_embargo.astimezone(result.config.tz)
-            line += f"; next embargo lifts {local:%Y-%m-%d %H:%M} ({result.config.timezone})"
-        click.echo(line)
+    line = held_back_line(result.config, site)
+    if line:
+        click.echo(line, err=err)
+    for path in result.extra_files:
+        click.echo(f"Wrote {path}", err=err)
 
 
 if __name__ == "__main__":  # pragma: no cover

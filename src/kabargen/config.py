@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import yamlload
 from .errors import ConfigError, Diagnostic, error, warning
+from .numbering import check_pattern as check_numbering
 
 CONFIG_FILE = "kabargen.yaml"
 
@@ -240,13 +241,11 @@ def parse_config(data: Any, lines: Mapping[str, int], root: Path, shown: str = C
 
     if "numbering" in data and data["numbering"] is not None:
         pattern = data["numbering"]
-        try:
-            if not isinstance(pattern, str):
-                raise ValueError
-            pattern.format(seq=1, month=1, year=2025, day=1)
+        message = check_numbering(pattern)
+        if message:
+            bad("numbering", message)
+        else:
             values["numbering"] = pattern
-        except (ValueError, KeyError, IndexError):
-            bad("numbering", "'numbering' must be a pattern using {seq}, {month}, {year}, e.g. \"{seq:03d}/HM/{month:02d}/{year}\"")
 
     if "search" in data:
         flag = _as_bool(data["search"])

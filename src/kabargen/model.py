@@ -139,12 +139,10 @@ class Release:
 
     @property
     def modified(self) -> datetime | None:
-        """The last correction's date, else the publish date."""
-        if self.updated:
-            return self.updated[-1].date
-        if self.withdrawn:
-            return self.withdrawn.date
-        return self.date
+        """The latest of the date, the last correction and the withdrawal."""
+        moments = [self.date] + [c.date for c in self.updated[-1:]] + ([self.withdrawn.date] if self.withdrawn else [])
+        moments = [m for m in moments if m is not None]
+        return max(moments) if moments else None
 
     @property
     def listed(self) -> bool:

@@ -63,6 +63,7 @@ class Renderer:
             abs_url=self.abs_url,
             asset=self.asset,
             t=self.t,
+            t_html=self.t_html,
             config=config,
             site=site,
             organization=config.organization or {},
@@ -96,6 +97,10 @@ class Renderer:
         """A UI string in the site's language, with {placeholders} filled in."""
         text = self.strings.get(key, key)
         return text.format(**values) if values else text
+
+    def t_html(self, key: str, **values: Any) -> Markup:
+        """A UI string with HTML (a link) in its placeholders: the string is escaped, Markup values kept."""
+        return Markup(escape(self.strings.get(key, key))).format(**values)
 
     def _zone(self, moment: datetime) -> str:
         name = ZONE_NAMES.get(self.config.timezone)
@@ -330,8 +335,10 @@ class Renderer:
         # The site feed also carries withdrawn releases, so readers learn of the withdrawal.
         site_slugs = [r.slug for r in self.site.releases.values() if r.layout == "release"]
         yield self.feed("feed.xml", self.config.title, "", self._feed_entries(site_slugs))
+        withdrawn = [r for r in self.site.releases.values() if r.layout == "release" and r.withdrawn]
         for tag in self.site.tags:
-            yield self.feed(tag.url + "feed.xml", f"{self.config.title}: {tag.name}", tag.url, self._feed_entries(tag.releases))
+            slugs = list(tag.releases) + [r.slug for r in withdrawn if tag.slug in r.tags]
+            yield self.feed(tag.url + "feed.xml", f"{self.config.title}: {tag.name}", tag.url, self._feed_entries(slugs))
 
     def _id(self, path: str) -> str:
         if self.config.absolute:
@@ -385,7 +392,7 @@ class Renderer:
             if r.status == "published":
                 entries.append((r.url, r.modified))
         for r in self.site.releases.values():
-            if r.layout == "page" and r.status == "published":
+            if r.layout == "page" and r.status == "published" and not r.withdrawn:
                 entries.append((r.url, r.modified))
         for tag in self.site.tags:
             entries.append((tag.url, self.site.releases[tag.releases[0]].modified if tag.releases else None))
