@@ -403,10 +403,12 @@ def test_split_target_and_loopback():
 
 
 def start_cli(root: Path, *args: str, env: dict | None = None) -> tuple[subprocess.Popen, str]:
-    """`kabargen serve` in a new process; returns it and the URL it printed."""
+    """`kabargen serve` in a new process (and process group, like a terminal's job); returns it and
+    the URL it printed."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "kabargen", "serve", "--source", str(root), "--port", "0", *args],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})},
+        start_new_session=True,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -445,6 +447,25 @@ def test_ctrl_c_stops_cleanly_and_open_opens_the_browser(site, tmp_path):
     assert proc.returncode == 0, err
     assert "Traceback" not in err and "Stopped." in out
     assert not (site / "public").exists()
+
+
+def test_ctrl_c_in_the_middle_of_a_build_with_workers(make_site):
+    # Enough releases for the build to use worker processes; Ctrl-C in a terminal reaches them too.
+    files = {f"content/rilis/r{i:03d}.md": release(title=f"Rilis {i}", body="Paragraf. " * 200) for i in range(80)}
+    root = make_site(files)
+    proc, _ = start_cli(root)
+    try:
+        save(root / "content/rilis/r000.md", release(title="Rilis Nol Diubah", body="Paragraf. " * 200))
+        time.sleep(0.3)  # past the quiet spell: the rebuild has started
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err and "Stopped." in out
+    with pytest.raises(ProcessLookupError):
+        os.killpg(proc.pid, 0)  # no worker process was left behind
 
 
 def test_port_in_use_is_a_clear_error(site):

@@ -91,6 +91,8 @@ _WORKER: dict = {}
 
 
 def _init_worker(base_path: str, embed_hosts: tuple[str, ...], language: str) -> None:
+    # Ctrl-C reaches the whole process group: the parent stops the pool, workers stay quiet.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _WORKER["converter"] = Converter(base_path, embed_hosts, language)
 
 

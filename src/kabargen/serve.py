@@ -15,6 +15,7 @@ import errno
 import hashlib
 import html
 import ipaddress
+import multiprocessing
 import os
 import re
 import secrets
@@ -417,8 +418,21 @@ class Preview:
             self.server.server_close()
         if self._observer is not None and self._observer.is_alive():
             self._observer.join(timeout=5)
-        if self._builder is not None:
-            self._builder.join(timeout=10)
+        self._finish_build()
+
+    def _finish_build(self) -> None:
+        """Wait for a build in progress to end.
+
+        It is not cut short: a build's worker processes, stopped halfway through sending a result,
+        would leave its process pool (and so the interpreter's exit) waiting forever.
+        """
+        if self._builder is None:
+            return
+        self._builder.join(timeout=0.3)
+        if self._builder.is_alive():
+            self.echo("Finishing the build in progress (press Ctrl-C again to quit at once)...", err=True)
+        while self._builder.is_alive():
+            self._builder.join(timeout=0.25)  # short waits: a second Ctrl-C is acted on at once
 
     @property
     def stopping(self) -> bool:
@@ -790,6 +804,12 @@ class _Handler(BaseHTTPRequestHandler):
 # -- the command ---------------------------------------------------------------------------------
 
 
+def _quit_now(signum, frame) -> None:
+    for child in multiprocessing.active_children():
+        child.kill()
+    os._exit(128 + signum)
+
+
 def serve(options: ServeOptions) -> None:
     """Run the preview until Ctrl-C (or SIGTERM); leave nothing behind."""
     preview = Preview(options)
@@ -798,7 +818,7 @@ def serve(options: ServeOptions) -> None:
     def terminate(signum, frame):
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, terminate)
+    previous = signal.getsignal(signal.SIGINT), signal.signal(signal.SIGTERM, terminate)
     try:
         preview.start()
         click.echo(f"Serving {preview.url}")
@@ -808,12 +828,17 @@ def serve(options: ServeOptions) -> None:
 
             threading.Thread(target=webbrowser.open, args=(preview.url,), daemon=True).start()
         while True:
-            time.sleep(3600)
+            # Short sleeps: the kernel may hand Ctrl-C to any thread, and Python acts on it only
+            # when the main thread wakes up.
+            time.sleep(0.25)
     except KeyboardInterrupt:
         pass
     finally:
-        # A second Ctrl-C while shutting down must not print a traceback either.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        # A second Ctrl-C while shutting down quits at once, without a traceback. Nothing was
+        # written to disk, so nothing is left half done; only a build's workers are stopped.
+        signal.signal(signal.SIGINT, _quit_now)
+        signal.signal(signal.SIGTERM, _quit_now)
         preview.stop()
-        signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous[0])
+        signal.signal(signal.SIGTERM, previous[1])
     click.echo("Stopped.")
