@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import http.client
 import os
 import re
@@ -96,6 +97,23 @@ class Events:
         self.sock.close()
 
 
+def wait_until(condition, timeout: float = TIMEOUT) -> None:
+    """Poll CONDITION until it holds; fail after TIMEOUT seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def served_index(preview: Preview) -> bytes:
+    """Every file of the search index the preview serves, fetched over HTTP and decompressed."""
+    blobs = []
+    for key in sorted(preview.state.site.index):
+        data = get(preview, "/" + key)[2]
+        blobs.append(gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data)
+    return b"\n".join(blobs)
+
+
 def save(path: Path, text: str) -> None:
     """Save the way many editors do: write a temporary file beside it, then rename it over."""
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
@@ -168,6 +186,8 @@ def test_no_drafts_serves_exactly_what_build_publishes(site, tmp_path):
     assert build_site(site, output=out).ok
     built = read_tree(out)
     with serving(site, drafts=False) as preview:
+        # The search index follows the pages in the background: the build's, from its cache.
+        wait_until(lambda: get(preview, "/pagefind/pagefind-entry.json")[2] == built["pagefind/pagefind-entry.json"])
         for rel, data in built.items():
             url = "/" + (rel[: -len("index.html")] if rel.endswith("index.html") else rel)
             status, _, body = get(preview, url)
@@ -176,6 +196,23 @@ def test_no_drafts_serves_exactly_what_build_publishes(site, tmp_path):
         for hidden in (DRAFT_URL, EMBARGO_URL, "/media/draf.pdf", "/tag/tagar-khusus-draf/"):
             status, _, body = get(preview, hidden)
             assert status == 404 and b"DRAFMARKER123" not in body, hidden
+
+
+def test_search_index_follows_edits_in_a_private_folder(site):
+    with serving(site) as preview:
+        folder = preview._search.folder
+        assert folder.is_dir() and site not in folder.parents
+        wait_until(lambda: preview.search_ready)
+        index = served_index(preview)
+        assert b"DRAFMARKER123" in index, "the preview searches what it shows, drafts included"
+        path = site / RELEASE
+        save(path, path.read_text().replace("Pelatihan berlangsung dua hari.", "Pelatihan berlangsung di balai TERAPUNGKATA."))
+        wait_until(lambda: b"TERAPUNGKATA" in get(preview, RELEASE_URL)[2])
+        wait_until(lambda: preview.search_ready)
+        index = served_index(preview)
+        assert b"terapungkata" in index.lower() and b"berlangsung dua hari" not in index
+    assert not folder.exists(), "the private folder is removed on exit"
+    assert not (site / ".kabargen-cache").exists() and not (site / "public").exists()
 
 
 def test_build_output_has_no_reload_script(site):
@@ -426,7 +463,9 @@ def test_ctrl_c_stops_cleanly_and_open_opens_the_browser(site, tmp_path):
     opened = tmp_path / "opened.txt"
     # The standard library's webbrowser runs $BROWSER with the URL in place of %s.
     browser = f"{sys.executable} -c \"import sys; open(sys.argv[1], 'w').write(sys.argv[2])\" {opened} %s"
-    proc, url = start_cli(site, "--open", env={"BROWSER": browser})
+    private = tmp_path / "tmp"
+    private.mkdir()
+    proc, url = start_cli(site, "--open", env={"BROWSER": browser, "TMPDIR": str(private)})
     try:
         deadline = time.monotonic() + TIMEOUT
         while not (opened.is_file() and opened.read_text()) and time.monotonic() < deadline:
@@ -446,14 +485,17 @@ def test_ctrl_c_stops_cleanly_and_open_opens_the_browser(site, tmp_path):
             proc.kill()
     assert proc.returncode == 0, err
     assert "Traceback" not in err and "Stopped." in out
-    assert not (site / "public").exists()
+    assert not (site / "public").exists() and not (site / ".kabargen-cache").exists()
+    assert list(private.iterdir()) == [], "the private folder (search index) is removed"
 
 
-def test_ctrl_c_in_the_middle_of_a_build_with_workers(make_site):
+def test_ctrl_c_in_the_middle_of_a_build_with_workers(make_site, tmp_path):
     # Enough releases for the build to use worker processes; Ctrl-C in a terminal reaches them too.
     files = {f"content/rilis/r{i:03d}.md": release(title=f"Rilis {i}", body="Paragraf. " * 200) for i in range(80)}
     root = make_site(files)
-    proc, _ = start_cli(root)
+    private = tmp_path / "tmp"
+    private.mkdir()
+    proc, _ = start_cli(root, env={"TMPDIR": str(private)})
     try:
         save(root / "content/rilis/r000.md", release(title="Rilis Nol Diubah", body="Paragraf. " * 200))
         time.sleep(0.3)  # past the quiet spell: the rebuild has started
@@ -464,8 +506,15 @@ def test_ctrl_c_in_the_middle_of_a_build_with_workers(make_site):
             os.killpg(proc.pid, signal.SIGKILL)
     assert proc.returncode == 0, err
     assert "Traceback" not in err and "Stopped." in out
-    with pytest.raises(ProcessLookupError):
-        os.killpg(proc.pid, 0)  # no worker process was left behind
+    deadline = time.monotonic() + TIMEOUT
+    while True:  # no worker (or Pagefind) process is left behind; killed ones vanish once reaped
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            break
+        assert time.monotonic() < deadline, "processes of the server are still running"
+        time.sleep(0.05)
+    assert list(private.iterdir()) == []
 
 
 def test_port_in_use_is_a_clear_error(site):

@@ -19,14 +19,17 @@ import multiprocessing
 import os
 import re
 import secrets
+import shutil
 import signal
 import socket
 import stat
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -38,9 +41,11 @@ import click
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
+from . import search
 from .build import BuildOptions, BuildResult, build
 from .config import Config
 from .errors import ConfigError, Diagnostic, UsageError, error
+from .model import Page
 from .sources import ignored
 from .theme import find_theme
 
@@ -159,9 +164,16 @@ class SiteFiles:
     pages: Mapping[str, bytes]
     copies: Mapping[str, str]
     base_path: str  # "/" or "/sub/path/"
+    index: Mapping[str, str] = field(default_factory=dict)  # pagefind/... -> file in the private folder
+    index_key: str = ""  # what the index above was made from
+    search_key: str = ""  # what these pages need ("" when search is off)
 
     def has(self, key: str) -> bool:
-        return key in self.pages or key in self.copies
+        return key in self.pages or key in self.copies or key in self.index
+
+    def file(self, key: str) -> str:
+        """The file a copied output path (or a search index file) is served from."""
+        return self.copies[key] if key in self.copies else self.index[key]
 
 
 @dataclass(frozen=True)
@@ -322,6 +334,125 @@ def _stat_key(path: str) -> tuple[int, int] | None:
     return (st.st_size, st.st_mtime_ns)
 
 
+class SearchIndex:
+    """The preview's Pagefind index, kept current in a private temporary folder in the background.
+
+    Pagefind indexes HTML files on disk and takes seconds on a large site, so the pages of a new
+    build are served at once and the index follows when it is ready (the old one serves until
+    then). Indexes are never written into the site folder: an index the last `kabargen build`
+    left in its cache is copied when it fits, anything else is made here and removed on exit.
+    """
+
+    def __init__(self, root: Path, echo: Callable[..., None], ready: Callable[[str, dict[str, str]], None]):
+        self.root = root
+        self.echo = echo
+        self.ready = ready
+        self.folder = Path(tempfile.mkdtemp(prefix="kabargen-serve-")).resolve()
+        self._indexer: search.Indexer | None = None
+        self._unavailable = False
+        self._cond = threading.Condition()
+        self._job: tuple[str, dict[str, bytes]] | None = None
+        self._stopping = False
+        self._proc: subprocess.Popen | None = None
+        self._runs = 0
+        self._current: Path | None = None
+        self._thread = threading.Thread(target=self._loop, name="kabargen-search", daemon=True)
+        self._thread.start()
+
+    def key(self, pages: list[Page], language: str) -> str:
+        """What an index of these pages is keyed by; "" when Pagefind cannot run (said once)."""
+        if self._indexer is None or self._indexer.language != language.split("-")[0].lower():
+            if self._unavailable:
+                return ""
+            try:
+                self._indexer = search.make_indexer(self.root, language)
+            except search.SearchUnavailable as exc:
+                self._unavailable = True
+                self.echo(f"warning: search is on but Pagefind cannot run ({exc}): the preview's search finds nothing", err=True)
+                return ""
+        return self._indexer.key(pages)
+
+    def request(self, key: str, pages: list[Page]) -> None:
+        """Make the index for KEY next (a newer request replaces one not started yet)."""
+        indexed = {p.output_path: p.data for p in pages if p.output_path.endswith(".html") and search.BODY_MARK in p.data}
+        with self._cond:
+            self._job = (key, indexed)
+            self._cond.notify_all()
+
+    def stop(self) -> None:
+        """Stop a Pagefind run in progress and remove the private folder."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+            if self._proc is not None and self._proc.poll() is None:
+                self._proc.kill()
+        self._thread.join(timeout=10)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def abort(self) -> None:
+        with self._cond:
+            self._stopping = True
+            if self._proc is not None and self._proc.poll() is None:
+                self._proc.kill()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while self._job is None and not self._stopping:
+                    self._cond.wait()
+                if self._stopping:
+                    return
+                (key, pages), self._job = self._job, None
+            try:
+                files = self._make(key, pages)
+            except OSError as exc:
+                if not self._stopping:
+                    self.echo(f"warning: the preview's search index could not be made: {exc}", err=True)
+                continue
+            if files is not None and not self._stopping:
+                self.ready(key, files)
+
+    def _make(self, key: str, pages: dict[str, bytes]) -> dict[str, str] | None:
+        self._runs += 1
+        run = self.folder / f"index-{self._runs}"
+        target = run / search.INDEX_DIR
+        cached = self.root / search.CACHE_DIR / key
+        if (cached / "pagefind-entry.json").is_file():
+            shutil.copytree(cached, target)  # a copy: a build running meanwhile may replace the cache
+        else:
+            for rel, data in pages.items():
+                path = run / rel
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(data)
+            indexer = self._indexer
+            command = [indexer.binary, "--site", str(run), "--output-subdir", search.INDEX_DIR, "--force-language", indexer.language, "--silent"]
+            with self._cond:
+                if self._stopping:
+                    return None
+                # Its own session: Ctrl-C in the terminal is for kabargen, which stops Pagefind itself.
+                self._proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+            output, _ = self._proc.communicate()
+            if self._stopping:
+                return None
+            if self._proc.returncode != 0 or not (target / "pagefind-entry.json").is_file():
+                last = output.strip().splitlines()[-1:] or [""]
+                self.echo(f"warning: the preview's search index could not be made: pagefind failed (exit {self._proc.returncode}) {last[0]}".rstrip(), err=True)
+                shutil.rmtree(run, ignore_errors=True)
+                return None
+            for name in search.UNUSED:
+                (target / name).unlink(missing_ok=True)
+        files = {
+            f"{search.INDEX_DIR}/{path.relative_to(target).as_posix()}": str(path)
+            for path in sorted(target.rglob("*")) if path.is_file()
+        }
+        # The index before this one is no longer served (a download in progress keeps its file open).
+        if self._current is not None:
+            shutil.rmtree(self._current, ignore_errors=True)
+        self._current = run
+        return files
+
+
 class Preview:
     """The preview server: builds, serves, watches and announces new builds.
 
@@ -351,6 +482,7 @@ class Preview:
         self._builder: threading.Thread | None = None
         self._server_thread: threading.Thread | None = None
         self.server: ThreadingHTTPServer | None = None
+        self._search: SearchIndex | None = None
 
     # -- life cycle --------------------------------------------------------------------------
 
@@ -419,6 +551,13 @@ class Preview:
         if self._observer is not None and self._observer.is_alive():
             self._observer.join(timeout=5)
         self._finish_build()
+        if self._search is not None:
+            self._search.stop()
+
+    def abort(self) -> None:
+        """Stop Pagefind and remove the private folder without waiting for anything."""
+        if self._search is not None:
+            self._search.abort()
 
     def _finish_build(self) -> None:
         """Wait for a build in progress to end.
@@ -555,11 +694,18 @@ class Preview:
         if result is not None and result.config is not None:
             self._config = result.config
             language = result.config.language
-        if result is not None and not errors and result.site is not None:
+        fresh = result is not None and not errors and result.site is not None
+        if fresh:
+            search_key = ""
+            if result.config.search:
+                if self._search is None:
+                    self._search = SearchIndex(self.root, self.echo, self._index_ready)
+                search_key = self._search.key(result.pages, result.config.language)
             site = SiteFiles(
                 pages={p.output_path: p.data for p in result.pages},
                 copies={s.path: s.src for s in result.static},
                 base_path=result.config.base_path,
+                search_key=search_key,
             )
             self._next_embargo = result.site.next_embargo
         copies_stat = {k: _stat_key(v) for k, v in site.copies.items()} if site else {}
@@ -574,13 +720,31 @@ class Preview:
         if not same:
             self._count += 1
             generation = f"{self._boot}-{self._count}"
-        state = State(site=site, errors=errors, warnings=warnings, generation=generation, language=language)
         # The terminal first: by the time a tab reloads, the line that explains it is there.
-        self._report(state, initial, changed, seconds, same)
+        self._report(State(site=site, errors=errors, warnings=warnings, generation=generation, language=language), initial, changed, seconds, same)
         with self._changed:
-            self._state = state
+            current = self._state.site
+            if fresh and site.search_key and current is not None:
+                # Until its own index is ready, a new build keeps the index there is.
+                site = replace(site, index=current.index, index_key=current.index_key)
+            self._state = State(site=site, errors=errors, warnings=warnings, generation=generation, language=language)
             self._changed.notify_all()
+        if fresh and site.search_key and site.search_key != site.index_key:
+            self._search.request(site.search_key, result.pages)
         self._update_watches()
+
+    def _index_ready(self, key: str, files: dict[str, str]) -> None:
+        """A search index is ready: serve it if the pages being served are still the ones it indexes."""
+        with self._changed:
+            state = self._state
+            if state.site is not None and state.site.search_key == key:
+                self._state = replace(state, site=replace(state.site, index=files, index_key=key))
+
+    @property
+    def search_ready(self) -> bool:
+        """Whether the search index served matches the pages served (or search is off)."""
+        site = self._state.site
+        return site is not None and site.search_key == site.index_key
 
     def _report(self, state: State, initial: bool, changed: set[str], seconds: float, same: bool) -> None:
         """One line in the terminal about the build that just finished."""
@@ -606,9 +770,10 @@ class Preview:
             return self._state.generation
 
     def readable(self, src: str) -> bool:
-        """Whether a copied file still lies inside the site (or the theme) after symlinks."""
+        """Whether a copied file still lies inside the site, the theme or the private folder after symlinks."""
         real = os.path.realpath(src)
-        return any(real == root or real.startswith(root.rstrip(os.sep) + os.sep) for root in self._allowed_roots)
+        roots = self._allowed_roots + ((str(self._search.folder),) if self._search is not None else ())
+        return any(real == root or real.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
 
 
 class _HTTPServer(ThreadingHTTPServer):
@@ -703,7 +868,7 @@ class _Handler(BaseHTTPRequestHandler):
                     data = inject_script(data, state.generation)
                 self._send(HTTPStatus.OK, data, ctype, head)
                 return
-            if self._send_copy(site.copies[found.key], found.key, head):
+            if self._send_copy(site.file(found.key), found.key, head):
                 return
         self._not_found(state, head)
 
@@ -804,12 +969,6 @@ class _Handler(BaseHTTPRequestHandler):
 # -- the command ---------------------------------------------------------------------------------
 
 
-def _quit_now(signum, frame) -> None:
-    for child in multiprocessing.active_children():
-        child.kill()
-    os._exit(128 + signum)
-
-
 def serve(options: ServeOptions) -> None:
     """Run the preview until Ctrl-C (or SIGTERM); leave nothing behind."""
     preview = Preview(options)
@@ -817,6 +976,13 @@ def serve(options: ServeOptions) -> None:
 
     def terminate(signum, frame):
         raise KeyboardInterrupt
+
+    def quit_now(signum, frame):
+        """A second Ctrl-C: stop the build's workers and Pagefind, remove the private folder, exit."""
+        for child in multiprocessing.active_children():
+            child.kill()
+        preview.abort()
+        os._exit(128 + signum)
 
     previous = signal.getsignal(signal.SIGINT), signal.signal(signal.SIGTERM, terminate)
     try:
@@ -835,9 +1001,9 @@ def serve(options: ServeOptions) -> None:
         pass
     finally:
         # A second Ctrl-C while shutting down quits at once, without a traceback. Nothing was
-        # written to disk, so nothing is left half done; only a build's workers are stopped.
-        signal.signal(signal.SIGINT, _quit_now)
-        signal.signal(signal.SIGTERM, _quit_now)
+        # written to the site folder, so nothing is left half done there.
+        signal.signal(signal.SIGINT, quit_now)
+        signal.signal(signal.SIGTERM, quit_now)
         preview.stop()
         signal.signal(signal.SIGINT, previous[0])
         signal.signal(signal.SIGTERM, previous[1])
