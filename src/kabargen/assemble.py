@@ -51,6 +51,21 @@ RELATED_COUNT = 3
 # How many earlier releases of each shared tag are considered when topping up "Baca Juga".
 RELATED_WINDOW = 30
 
+MIN_YEAR, MAX_YEAR = 1000, 9998
+# Characters no published file or folder name may carry: controls, and the backslash
+# that Windows and some hosts and browsers take for a folder separator.
+_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f\\]")
+
+
+def _unsafe_url(url: str) -> str:
+    """Why a generated site path cannot be published, or ""."""
+    segments = url.rstrip("/").split("/")
+    if url.startswith("/") or any(s in {".", ".."} for s in segments):
+        return "it has a '.' or '..' part"
+    bad = _UNSAFE_NAME.search(url) or re.search(r"[?#%]", url)
+    if bad:
+        return f"it contains {bad.group()!r}"
+    return ""
 _DATE_RE = re.compile(
     r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})?)?$"
 )
@@ -69,6 +84,9 @@ def parse_date(value: Any, tz) -> datetime:
         naive = datetime(year, month, day, hour, minute, second)
     except ValueError as exc:
         raise ValueError(f"{value!r} is not a real date ({exc})") from None
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        # Converting between zones near year 1 or 9999 overflows; no release is dated there.
+        raise ValueError(f"{value!r}: the year must be between {MIN_YEAR} and {MAX_YEAR}")
     offset = m.group(7)
     if offset is None:
         return naive.replace(tzinfo=tz)
@@ -418,7 +436,7 @@ class Assembler:
             return None
         decoded = unquote(parts.path)
         segments = decoded.split("/")
-        if any(s in {".", ".."} or "\\" in s or "\x00" in s for s in segments):
+        if any(s in {".", ".."} or _UNSAFE_NAME.search(s) for s in segments):
             return None
         clean = decoded.lstrip("/")
         if not clean:
@@ -474,6 +492,10 @@ class Assembler:
                 f["url"] = self._url("release", year=f"{local.year:04d}", month=f"{local.month:02d}", day=f"{local.day:02d}", slug=f["slug"], section=section)
             else:
                 f["url"] = self._url("page", slug=f["slug"], section=section)
+            problem = _unsafe_url(f["url"])
+            if problem:
+                # Only a folder name can bring these in ({section}); slugs never carry them.
+                self.diagnostics.append(error(d.source.path, 1, f"URL /{f['url']} cannot be published: {problem}; rename the folder"))
 
         numbers: dict[str, _Draft] = {}
         for d in by_slug.values():
@@ -687,9 +709,19 @@ class Assembler:
         if isinstance(logo, str):
             used_by_visible.add(posixpath.normpath(logo.lstrip("/")))
         secret = used_by_hidden - used_by_visible
-        files = [StaticFile(src=path, path=rel) for rel, (path, _size) in sorted(self.files.items()) if rel not in secret]
+        files = []
+        for rel, (path, _size) in sorted(self.files.items()):
+            if rel in secret:
+                continue
+            if _UNSAFE_NAME.search(rel):
+                self.diagnostics.append(error("content/" + rel, 0, f"file name {rel!r} contains a control character or backslash: rename it"))
+                continue
+            files.append(StaticFile(src=path, path=rel))
         taken = {f.path.casefold(): "content/" + f.path for f in files}
         for src, rel in self.site_static:
+            if _UNSAFE_NAME.search(rel):
+                self.diagnostics.append(error("static/" + rel, 0, f"file name {rel!r} contains a control character or backslash: rename it"))
+                continue
             if rel.casefold() in taken:
                 self.diagnostics.append(error("static/" + rel, 0, f"static/{rel} clashes with {taken[rel.casefold()]}: both would be published at /{rel}"))
                 continue
