@@ -39,7 +39,7 @@ from .model import (
     Withdrawal,
     Year,
 )
-from .slugs import slugify
+from .slugs import MAX_SLUG_BYTES, slug_too_long, slugify
 
 RELEASE_KEYS = {
     "title", "date", "location", "number", "summary", "byline", "editor", "tags", "related", "image",
@@ -243,6 +243,9 @@ class Assembler:
             if name and not slugify(name):
                 check.error(f"{item_key}.name", f"name {name!r} has no letters or digits")
                 continue
+            if name and slug_too_long(slugify(name)):
+                check.error(f"{item_key}.name", f"name {name[:40]!r}... is too long to be part of a URL (at most {MAX_SLUG_BYTES} bytes)")
+                continue
             if name:
                 people.append({"name": " ".join(name.split()), "role": role, "credits": tuple(credits)})
         return people
@@ -301,6 +304,8 @@ class Assembler:
         f["slug"] = slugify(raw_slug or stem)
         if not f["slug"]:
             check.error("slug" if raw_slug else "title", f"cannot make a URL slug from {(raw_slug or stem)!r}: set 'slug' with letters or digits")
+        elif slug_too_long(f["slug"]):
+            check.error("slug" if raw_slug else "title", f"slug {f['slug'][:40]!r}... is too long for a URL (at most {MAX_SLUG_BYTES} bytes): set a shorter 'slug'")
 
         if meta.get("byline") is None:
             f["byline"] = []
@@ -325,6 +330,9 @@ class Assembler:
             slug = slugify(name)
             if not slug:
                 check.error(key, f"tag {tag!r} has no letters or digits")
+                continue
+            if slug_too_long(slug):
+                check.error(key, f"tag {name[:40]!r}... is too long for a URL (at most {MAX_SLUG_BYTES} bytes)")
                 continue
             tags.append((slug, name))
         f["tags"] = list(dict((s, (s, n)) for s, n in tags).values())
@@ -436,7 +444,7 @@ class Assembler:
             return None
         decoded = unquote(parts.path)
         segments = decoded.split("/")
-        if any(s in {".", ".."} or _UNSAFE_NAME.search(s) for s in segments):
+        if any(s in {".", ".."} or _UNSAFE_NAME.search(s) or slug_too_long(s) for s in segments) or len(decoded.encode()) > 1000:
             return None
         clean = decoded.lstrip("/")
         if not clean:

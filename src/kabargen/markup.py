@@ -18,6 +18,7 @@ import markdown.util
 import nh3
 from markdown import inlinepatterns
 from markdown.inlinepatterns import InlineProcessor
+from markdown.postprocessors import Postprocessor
 from markdown.treeprocessors import Treeprocessor
 
 from .errors import ERROR, WARNING
@@ -325,6 +326,22 @@ def _plain(el) -> str:
     return "".join(parts)
 
 
+class _ScrubRawXrefs(Postprocessor):
+    """Raw HTML may not carry kabargen's own link placeholders (data-xref): only [[slug]] makes them."""
+
+    _ATTR = re.compile(r"(<[a-zA-Z][^<>]*?\s)(data-xref)", re.S)
+
+    def run(self, text):
+        blocks = self.md.htmlStash.rawHtmlBlocks
+        for index, block in enumerate(blocks):
+            if isinstance(block, str) and "data-xref" in block:
+                before = None
+                while before != block:
+                    before, block = block, self._ATTR.sub(r"\1data-raw-xref", block)
+                blocks[index] = block
+        return text
+
+
 class _Extension(markdown.Extension):
     def __init__(self, converter: "Converter"):
         super().__init__()
@@ -335,6 +352,7 @@ class _Extension(markdown.Extension):
         for name, cls, pattern, priority in _LINK_PROCESSORS:
             md.inlinePatterns.register(_bounded(cls)(pattern, md), name, priority)
         md.treeprocessors.register(_Collect(md, self.converter), "kabargen-collect", 5)
+        md.postprocessors.register(_ScrubRawXrefs(md), "kabargen-scrub-xrefs", 35)  # before raw_html (30)
 
 
 class Converter:
