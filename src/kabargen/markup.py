@@ -210,21 +210,26 @@ class _LineFinder:
     def __init__(self, lines: list[str], body_line: int):
         self.text = "\n".join(lines)
         self.body_line = body_line
-        self.pos = 0
-        self.line = body_line
+        self.pos = 0  # just after the previous match
+        self.line = body_line  # line of self.pos
+        self.last: tuple[str, int] = ("", body_line)
 
     def __call__(self, needle: str) -> int:
         if not needle:
             return self.body_line
+        if needle == self.last[0]:  # asked again for the same element
+            return self.last[1]
         at = self.text.find(needle, self.pos)
         if at < 0:
             at = self.text.find(needle)
             if at < 0:
                 return self.body_line
             self.pos, self.line = 0, self.body_line
-        self.line += self.text.count("\n", self.pos, at)
-        self.pos = at
-        return self.line
+        line = self.line + self.text.count("\n", self.pos, at)
+        self.pos = at + len(needle)
+        self.line = line + needle.count("\n")
+        self.last = (needle, line)
+        return line
 
 
 class _XrefPattern(InlineProcessor):

@@ -157,16 +157,16 @@ def allowed_link(url: str) -> bool:
     return not parts.scheme or parts.scheme in ALLOWED_SCHEMES
 
 
-DIAGNOSTIC = re.compile(r"^(?P<path>[^\s:][^:]*):(?P<line>\d+): (?P<severity>error|warning): (?P<message>.+)$")
+DIAGNOSTIC = re.compile(r"^(?P<path>[^\s:][^:]*?)(?::(?P<line>\d+))?: (?P<severity>error|warning): (?P<message>.+)$")
 
 
 def diagnostics(stderr: str) -> list[tuple[str, int, str, str]]:
-    """(path, line, severity, message) of every `path:line: severity: message` line."""
+    """(path, line, severity, message) of every `path:line: severity: message` line (line 0: none given)."""
     out = []
     for line in stderr.splitlines():
         m = DIAGNOSTIC.match(line)
         if m:
-            out.append((m["path"], int(m["line"]), m["severity"], m["message"]))
+            out.append((m["path"], int(m["line"] or 0), m["severity"], m["message"]))
     return out
 
 
