@@ -178,3 +178,20 @@ def test_yaml_scalars_stay_text(make_site):
     assert "<h1>no</h1>" in page and "Nomor: 012" in page
     for tag in ["no", "on", "2025", "0x1f", "1-000", "x", "inf", "2025-05-15"]:
         assert (root / f"public/tag/{tag}/index.html").is_file(), tag
+
+
+def test_deep_nesting_fails_cleanly_without_libyaml_too(monkeypatch):
+    """PyYAML built without libyaml parses in Python; its own recursion must not be what stops it."""
+    import yaml
+
+    from kabargen import yamlload
+
+    class PurePython(yaml.SafeLoader):
+        pass
+
+    monkeypatch.setattr(yamlload, "_EventLoader", PurePython)
+    for nested in ["x: " + "[" * 10_000 + "]" * 10_000, "x: " + "{a: " * 10_000 + "b" + "}" * 10_000, "&a [*a]"]:
+        with pytest.raises(yamlload.YamlProblem) as problem:
+            yamlload.load(nested, first_line=2)
+        assert problem.value.line == 2
+    assert yamlload.load("a: [no, on]\nb: ~\n") == ({"a": ["no", "on"], "b": None}, {"a": 1, "a.0": 1, "a.1": 1, "b": 2})
