@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 import xml.etree.ElementTree as ET
@@ -49,11 +50,16 @@ def front_matter(fields: dict, body: str = "Isi rilis.") -> str:
 
 
 def find_everywhere(root: Path, needle: str) -> list[str]:
-    """Output files whose path or bytes contain NEEDLE (case-insensitive), like `grep -ril` plus `find`."""
+    """Output files whose path or bytes contain NEEDLE (case-insensitive), like `grep -ril` plus `find`.
+
+    Gzip files (the search index's fragments) are searched after decompressing them.
+    """
     lowered = needle.lower()
     data = lowered.encode("utf-8")
     hits = []
     for rel, content in read_tree(root).items():
+        if content[:2] == b"\x1f\x8b":
+            content += gzip.decompress(content)
         if lowered in rel.lower() or data in content.lower():
             hits.append(rel)
     for path in root.rglob("*"):
@@ -73,6 +79,7 @@ class PageAudit(HTMLParser):
         self._script: list[str] = []
         self.iframes: list[str] = []
         self.urls: list[str] = []  # every URL-valued attribute
+        self.scripts: list[str] = []  # same-site script files
 
     def handle_starttag(self, tag, attrs):
         for name, value in attrs:
@@ -87,8 +94,10 @@ class PageAudit(HTMLParser):
                 self.problems.append(f"style={value!r} on <{tag}>")
             if name == "srcdoc":
                 self.problems.append(f"srcdoc on <{tag}>")
-        if tag in {"object", "embed", "applet", "form", "base", "svg", "math", "style", "frame", "frameset"}:
+        if tag in {"object", "embed", "applet", "base", "svg", "math", "style", "frame", "frameset"}:
             self.problems.append(f"<{tag}> element")
+        if tag == "form" and not (dict(attrs).get("action") or "").startswith("/"):
+            self.problems.append(f"<form> sending to {dict(attrs).get('action')!r}")
         if tag == "meta" and (dict(attrs).get("http-equiv") or "").lower() == "refresh":
             target = re.sub(r"^\s*\d+\s*;\s*url\s*=\s*", "", dict(attrs).get("content") or "", flags=re.I).strip("'\" ")
             if _scheme(target) or not target.startswith("/"):
@@ -96,10 +105,14 @@ class PageAudit(HTMLParser):
         if tag == "iframe":
             self.iframes.append(dict(attrs).get("src") or "")
         if tag == "script":
-            if dict(attrs).get("type") != "application/ld+json":
+            a = dict(attrs)
+            if a.get("type") == "application/ld+json":
+                self._in_script = True
+                self._script = []
+            elif (a.get("src") or "").startswith("/") and not _scheme(a["src"]) and not a["src"].startswith("//"):
+                self.scripts.append(a["src"])  # a file of the (trusted) theme, from the site itself
+            else:
                 self.problems.append(f"<script {attrs}>")
-            self._in_script = True
-            self._script = []
 
     def handle_endtag(self, tag):
         if tag == "script" and self._in_script:
@@ -109,6 +122,8 @@ class PageAudit(HTMLParser):
     def handle_data(self, data):
         if self._in_script:
             self._script.append(data)
+        elif self.lasttag == "script" and data.strip():
+            self.problems.append(f"inline script {data[:40]!r}")
 
 
 def _scheme(url: str) -> str:

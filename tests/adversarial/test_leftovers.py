@@ -38,4 +38,5 @@ def test_leftovers_are_never_read_or_published(make_site, tmp_path):
     assert not any(".git" in rel or ".svn" in rel or "~" in rel or "#" in rel for rel in tree)
     # Dot-files a host needs are still published.
     assert {"CNAME", ".nojekyll", ".well-known/security.txt", "media/foto.jpg"} <= set(tree)
-    assert [rel for rel in tree if rel.startswith("assets/")] == [rel for rel in tree if rel.startswith("assets/style.")]
+    theme_files = {p.name.split(".")[0] for p in (REPO / "themes/resmi/static").iterdir()}
+    assert {rel.split("/")[1].split(".")[0] for rel in tree if rel.startswith("assets/")} == theme_files

@@ -18,7 +18,8 @@ from hostile import audit_page, audit_tree, front_matter, jsonld_of, yaml_quote
 from kabargen.errors import ConfigError
 
 ATOM = "{http://www.w3.org/2005/Atom}"
-CONFIG = "title: Siaran Pers Uji\nbase_url: https://pers.example.go.id/\nembed_hosts: [www.youtube-nocookie.com]\n"
+# Search is off: Pagefind reads only the built HTML, which the audit checks anyway, and costs time per example.
+CONFIG = "title: Siaran Pers Uji\nbase_url: https://pers.example.go.id/\nembed_hosts: [www.youtube-nocookie.com]\nsearch: false\n"
 # 50 examples keep the suite fast; KABARGEN_EXAMPLES=2000 searches harder before a release.
 SETTINGS = settings(max_examples=int(os.environ.get("KABARGEN_EXAMPLES", "50")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

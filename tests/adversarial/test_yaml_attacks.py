@@ -9,7 +9,7 @@ import pytest
 from kabargen.errors import ConfigError
 
 from conftest import build_site, run_cli
-from hostile import diagnostics
+from hostile import diagnostics, jsonld_of
 
 CONFIG = "title: Siaran Pers Uji\nbase_url: https://pers.example.go.id/\n"
 HEAD = "---\ntitle: Rilis\ndate: 2025-05-15 10:00\nbyline: [Rina]\n"  # front matter lines 1-4
@@ -175,7 +175,7 @@ def test_yaml_scalars_stay_text(make_site):
                       + "tags: [no, on, 2025, 0x1F, 1_000, ~x, .inf, 2025-05-15]\nnumber: 012\n---\nIsi.\n"})
     assert build_site(root).ok
     page = (root / "public/rilis/2025/05/a/index.html").read_text()
-    assert "<h1>no</h1>" in page and "Nomor: 012" in page
+    assert "<h1>no</h1>" in page and jsonld_of(page)["headline"] == "no" and "012</" in page
     for tag in ["no", "on", "2025", "0x1f", "1-000", "x", "inf", "2025-05-15"]:
         assert (root / f"public/tag/{tag}/index.html").is_file(), tag
 
