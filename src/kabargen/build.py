@@ -79,13 +79,25 @@ def parse_now(value: str, config: Config) -> datetime:
         raise UsageError(f"--now: {exc}") from None
 
 
+CACHE_DIR = ".kabargen-cache"
+
+
 def check_output(root: Path, output: Path) -> None:
-    """Refuse an output folder that would overwrite the site or its content."""
+    """Refuse an output folder that would overwrite the site or its content, or publish the cache.
+
+    The output is replaced as a whole, so it may be neither the site folder, nor one of
+    its input folders, nor a parent of them; it may not lie inside an input folder
+    either (the next build would read its own output) nor be or hold the cache.
+    """
     out = output.resolve()
-    for protected in (root, root / "content", root / "static", root / "templates", root / "themes"):
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--output {output} is a file, not a folder")
+    for protected in (root, root / "content", root / "static", root / "templates", root / "themes", root / CACHE_DIR, root / ".git"):
         protected = protected.resolve()
         if out == protected or out in protected.parents:
             raise UsageError(f"--output {output} would replace {protected}: choose a separate folder such as public/")
+        if protected != root.resolve() and protected in out.parents:
+            raise UsageError(f"--output {output} lies inside {protected}: choose a separate folder such as public/")
 
 
 _WORKER: dict = {}
