@@ -148,7 +148,7 @@ def test_a_hand_edited_output_file_is_written_again(site, tmp_path):
 def test_the_spare_folder_is_brought_up_to_date_whatever_it_holds(site, tmp_path):
     warm_tree(site)
     warm_tree(site)
-    spare = next(site.glob(".kabargen-staging-public-spare"))
+    spare = next((site / ".kabargen-cache/spare").iterdir())
     (spare / "sisa-di-cadangan.html").write_text("sisa", encoding="utf-8")
     (spare / "tag").rename(spare / "tag-lama")
     (spare / "index.html").unlink()

@@ -8,26 +8,21 @@ import os
 
 import jinja2
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
 from .assemble import assemble, parse_date
-from .cache import BuildCache, PageReuse
+from .cache import CACHE_DIR, BuildCache, PageReuse
 from .config import Config, load_config
 from .errors import Diagnostic, UsageError, sort_diagnostics, warning
-from .markup import Converter
 from . import redirects, search
-from .model import Markup, Page, Site, Source
+from .model import Page, Site, StaticFile
 from .parallel import read_content, render_pages
-from .render import Renderer, render_site
-from .sources import Scan, scan_content, walk
+from .render import Renderer
+from .sources import Scan, walk
 from .theme import load_theme, make_environment
-from .write import OutputLock, Staging, Survey, WriteReport, write_site
-
-# Below this many files a process pool costs more than it saves.
-PARALLEL_THRESHOLD = 64
+from .write import OutputLock, Staging, Survey, WriteReport, spare_path
 
 
 @dataclass(frozen=True)
@@ -58,6 +53,7 @@ class BuildResult:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     report: WriteReport | None = None
     rendered: int = 0  # pages rendered; the rest were unchanged and kept from the output
+    static: list[StaticFile] = field(default_factory=list)  # copied files, also when nothing is written
     seconds: float = 0.0
     output: Path | None = None
     extra_files: list[Path] = field(default_factory=list)  # written outside the output folder
@@ -85,38 +81,23 @@ def parse_now(value: str, config: Config) -> datetime:
         raise UsageError(f"--now: {exc}") from None
 
 
+
 def check_output(root: Path, output: Path) -> None:
-    """Refuse an output folder that would overwrite the site or its content."""
+    """Refuse an output folder that would overwrite the site or its content, or publish the cache.
+
+    The output is replaced as a whole, so it may be neither the site folder, nor one of
+    its input folders, nor a parent of them; it may not lie inside an input folder
+    either (the next build would read its own output) nor be or hold the cache.
+    """
     out = output.resolve()
-    for protected in (root, root / "content", root / "static", root / "templates", root / "themes"):
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--output {output} is a file, not a folder")
+    for protected in (root, root / "content", root / "static", root / "templates", root / "themes", root / CACHE_DIR, root / ".git"):
         protected = protected.resolve()
         if out == protected or out in protected.parents:
             raise UsageError(f"--output {output} would replace {protected}: choose a separate folder such as public/")
-
-
-_WORKER: dict = {}
-
-
-def _init_worker(base_path: str, embed_hosts: tuple[str, ...], language: str) -> None:
-    _WORKER["converter"] = Converter(base_path, embed_hosts, language)
-
-
-def _convert_in_worker(item: tuple[str, str, int]) -> Markup:
-    body, rel, line = item
-    return _WORKER["converter"].convert(body, rel, line)
-
-
-def convert_all(config: Config, sources: list[Source], jobs: int) -> dict[str, Markup]:
-    """Convert every body, over several processes when there are many."""
-    jobs = jobs or os.cpu_count() or 1
-    items = [(s.body, s.rel, s.body_line) for s in sources]
-    if jobs > 1 and len(items) >= PARALLEL_THRESHOLD:
-        with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(config.base_path, config.embed_hosts, config.language)) as pool:
-            results = list(pool.map(_convert_in_worker, items, chunksize=max(1, len(items) // (jobs * 8))))
-    else:
-        converter = Converter(config.base_path, config.embed_hosts, config.language)
-        results = [converter.convert(*item) for item in items]
-    return {s.rel: m for s, m in zip(sources, results)}
+        if protected != root.resolve() and protected in out.parents:
+            raise UsageError(f"--output {output} lies inside {protected}: choose a separate folder such as public/")
 
 
 def build(options: BuildOptions) -> BuildResult:
@@ -154,7 +135,8 @@ def _build(options: BuildOptions) -> BuildResult:
     if not options.write:
         return _build_site(options, started, root, config, diagnostics, output, None)
     with OutputLock(output):
-        survey = Survey(output)
+        spare = spare_path(output, root / CACHE_DIR) if options.cache else None
+        survey = Survey(output, spare)
         try:
             return _build_site(options, started, root, config, diagnostics, output, survey)
         finally:
@@ -234,7 +216,7 @@ def _build_site(options: BuildOptions, started: float, root: Path, config: Confi
         return result
     if "netlify" in options.redirects:
         result.pages.append(Page(redirects.NETLIFY_FILE, redirects.netlify(config, site)))
-    static = list(site.static) + [_asset(src, out) for src, out in theme.assets.values()]
+    result.static = static = list(site.static) + [_asset(src, out) for src, out in theme.assets.values()]
     clashes = output_clashes(root, site, result.pages, static, theme, options.redirects)
     if indexer is not None:
         # The search index owns /pagefind/: nothing else may be published there.
@@ -256,7 +238,8 @@ def _build_site(options: BuildOptions, started: float, root: Path, config: Confi
                 staging.put_file(item)
             before_swap = None
             if indexer is not None:
-                key = indexer.key_from_hashes((rel, record.sha or record.key) for rel, record in staging.new_records.items())
+                # Pages only (copied files have no hash): the same key a preview computes.
+                key = indexer.key_from_hashes((rel, record.sha) for rel, record in staging.new_records.items() if record.sha)
 
                 def before_swap(path: Path) -> None:
                     result.search_index = "reused" if indexer.index(path, key) else "built"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import os
+import signal
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +57,8 @@ def _converter(args: tuple):
 
 
 def _init_worker(args: tuple) -> None:
+    # Ctrl-C reaches the whole process group: the parent stops the pool, workers stay quiet.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _WORKER["converter"] = _converter(args)
 
 
@@ -204,6 +207,8 @@ def _render_share(make_renderer: Callable[[tuple[int, int]], Any], share: tuple[
 
 
 def _share_child(conn, make_renderer, share, staging, on_template_error) -> None:  # pragma: no cover - runs in a fork
+    # Ctrl-C reaches the whole process group: the parent stops the build, this process stays quiet.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         result = ("ok", _render_share(make_renderer, share, staging, on_template_error))
     except BaseException:  # noqa: BLE001 - reported by the parent

@@ -8,6 +8,14 @@ import unicodedata
 
 _SEPARATORS = re.compile(r"[\s_\-–—/\\.]+")
 _NOT_ASCII_ALNUM = re.compile(r"[^a-z0-9]+")
+# A slug is one folder name in the output: file systems allow 255 bytes, and a URL
+# that long is no use to anyone. Non-Latin letters take 2-4 bytes each in UTF-8.
+MAX_SLUG_BYTES = 200
+
+
+def slug_too_long(slug: str) -> bool:
+    """Whether a slug is too long to be a folder name in the output."""
+    return len(slug.encode("utf-8")) > MAX_SLUG_BYTES
 
 
 # A pure function called for every tag, name and link of every release: names and tags

@@ -59,19 +59,31 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(err, os.strerror(err), str(a))
 
 
-def spare_path(output: Path) -> Path:
-    """Where the previous output waits to be made into the next one (see Staging)."""
-    return output.parent / f"{STAGING_PREFIX}{output.name}-spare"
+def spare_path(output: Path, cache_folder: Path) -> Path | None:
+    """Where the previous output waits to be made into the next one (see Staging), or None.
+
+    In the cache folder, so nothing but the output and the cache changes in the site folder;
+    only when it is on the output's file system (a hard link or rename cannot cross).
+    """
+    output = output.absolute()
+    try:
+        cache_folder.mkdir(parents=True, exist_ok=True)
+        output.parent.mkdir(parents=True, exist_ok=True)
+        if os.stat(cache_folder).st_dev != os.stat(output.parent).st_dev:
+            return None
+    except OSError:
+        return None
+    name = hashlib.blake2b(str(output).encode("utf-8", "surrogateescape"), digest_size=8).hexdigest()
+    return cache_folder / "spare" / name
 
 
 def clear_stale_staging(output: Path) -> None:
-    """Remove staging folders a killed build left beside the output (not the spare)."""
+    """Remove staging folders a killed build left beside the output."""
     parent = output.parent
     if not parent.is_dir():
         return
-    spare = spare_path(output).name
     for entry in parent.iterdir():
-        if entry.name.startswith(STAGING_PREFIX + output.name + "-") and entry.name != spare and entry.is_dir():
+        if entry.name.startswith(STAGING_PREFIX + output.name + "-") and entry.is_dir():
             shutil.rmtree(entry, ignore_errors=True)
 
 
@@ -124,7 +136,8 @@ class OutputLock:
     """
 
     def __init__(self, output: Path):
-        self.path = output.absolute().parent / f"{STAGING_PREFIX}{output.absolute().name}.lock"
+        # The lock is on the folder holding the output: no lock file is left behind.
+        self.path = output.absolute().parent
         self._fd: int | None = None
 
     def __enter__(self) -> "OutputLock":
@@ -132,9 +145,14 @@ class OutputLock:
             import fcntl
         except ImportError:  # pragma: no cover - Windows: no lock
             return self
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        self.path.mkdir(parents=True, exist_ok=True)
+        try:
+            self._fd = os.open(self.path, os.O_RDONLY)
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except OSError:  # a file system without locks: go on unlocked
+            if self._fd is not None:
+                os.close(self._fd)
+            self._fd = None
         return self
 
     def __exit__(self, *exc) -> None:
@@ -150,12 +168,13 @@ class Survey:
     separate process lists them while the build reads content and assembles the site.
     """
 
-    def __init__(self, output: Path):
+    def __init__(self, output: Path, spare: Path | None = None):
         self.output = output.absolute()
+        self.spare = spare
         self._result: tuple | None = None
         self._process = None
         self._conn = None
-        if not (self.output.exists() or spare_path(self.output).exists()):
+        if not (self.output.exists() or (spare is not None and spare.exists())):
             self._result = ({}, set(), set())
             return
         import multiprocessing
@@ -163,7 +182,7 @@ class Survey:
         if "fork" in multiprocessing.get_all_start_methods():
             context = multiprocessing.get_context("fork")
             self._conn, child_end = context.Pipe(duplex=False)
-            self._process = context.Process(target=_survey_child, args=(child_end, self.output), daemon=True)
+            self._process = context.Process(target=_survey_child, args=(child_end, self.output, spare), daemon=True)
             self._process.start()
             child_end.close()
 
@@ -184,23 +203,22 @@ class Survey:
             self._process.join()
             self._process = None
         if self._result is None:
-            self._result = _survey(self.output)
+            self._result = _survey(self.output, self.spare)
         return self._result
 
 
-def _survey(output: Path) -> tuple[dict[str, int], set[str], set[str]]:
-    spare = spare_path(output)
+def _survey(output: Path, spare: Path | None) -> tuple[dict[str, int], set[str], set[str]]:
     spare_files: dict[str, int] = {}
     spare_dirs: set[str] = set()
-    if spare.is_dir() and not spare.is_symlink():
+    if spare is not None and spare.is_dir() and not spare.is_symlink():
         spare_files, spare_dirs = _tree(str(spare))
     output_files = set(_tree(str(output))[0]) if output.is_dir() else set()
     return spare_files, spare_dirs, output_files
 
 
-def _survey_child(conn, output: Path) -> None:  # pragma: no cover - runs in a fork
+def _survey_child(conn, output: Path, spare: Path | None) -> None:  # pragma: no cover - runs in a fork
     try:
-        conn.send(_survey(output))
+        conn.send(_survey(output, spare))
     except BaseException:  # noqa: BLE001 - the parent lists the folders itself
         pass
     finally:
@@ -232,13 +250,14 @@ class Staging:
         self.output = output.absolute()
         self.output.parent.mkdir(parents=True, exist_ok=True)
         survey = survey or Survey(self.output)
+        self.spare = survey.spare
         spare_files, spare_dirs, self.old_files = survey.result()
         clear_stale_staging(self.output)
         self.path = self.output.parent / f"{STAGING_PREFIX}{self.output.name}-{uuid.uuid4().hex[:8]}"
         self.present: dict[str, int] = {}
         self.dirs: set[str] = {""}
-        spare = spare_path(self.output)
-        if spare.is_dir() and not spare.is_symlink():
+        spare = self.spare
+        if spare is not None and spare.is_dir() and not spare.is_symlink():
             os.rename(spare, self.path)
             self.present = dict(spare_files)
             self.dirs |= spare_dirs
@@ -408,10 +427,19 @@ class Staging:
     def abandon(self) -> None:
         """Give up (the build failed): the output stays; the folder is kept as the spare."""
         if self.path.exists():
+            self._keep_as_spare()
+
+    def _keep_as_spare(self) -> None:
+        if self.spare is not None:
             try:
-                os.rename(self.path, spare_path(self.output))
+                self.spare.parent.mkdir(parents=True, exist_ok=True)
+                if self.spare.exists():
+                    shutil.rmtree(self.spare)
+                os.rename(self.path, self.spare)
+                return
             except OSError:
-                shutil.rmtree(self.path, ignore_errors=True)
+                pass
+        shutil.rmtree(self.path, ignore_errors=True)
 
     def finish(self, before_swap: Callable[[Path], None] | None = None) -> WriteReport:
         """Remove what the new site does not have, then put it in place of the output.
@@ -443,10 +471,7 @@ class Staging:
             raise
         if had_output and self.path.exists():
             # The old output, now beside the new one: next build's starting point.
-            try:
-                os.rename(self.path, spare_path(self.output))
-            except OSError:
-                shutil.rmtree(self.path, ignore_errors=True)
+            self._keep_as_spare()
         return WriteReport(written=self.written, unchanged=self.unchanged, removed=removed)
 
 
