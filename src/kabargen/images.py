@@ -56,7 +56,7 @@ CACHE_DIR = Path(".kabargen-cache") / "images"
 # Unused cache entries are removed after this long (a photo replaced months ago).
 CACHE_MAX_AGE = 30 * 24 * 3600
 # Bump when the processing changes in a way the settings below do not show.
-PROCESS_VERSION = 1
+PROCESS_VERSION = 2
 # Fixed encoder settings: output bytes depend on nothing but the photo and these.
 JPEG_SETTINGS = {"quality": 82, "optimize": True, "progressive": True, "subsampling": "4:2:0"}
 WEBP_SETTINGS = {"quality": 80, "method": 4, "alpha_quality": 90}
@@ -250,6 +250,9 @@ def _decode(image, scale: float, notes: list[str]):
     icc = image.info.get("icc_profile")
     if orientation != 1:
         image = ImageOps.exif_transpose(image)
+    if image.mode.startswith("I;16") or image.mode == "I":
+        # 16-bit greyscale (scans, some PNG exports): down to 8 bits rather than clipped to white.
+        image = image.convert("I").point(lambda value: value / 256).convert("L")
     mode = image.mode
     has_alpha = mode in {"RGBA", "LA", "PA", "RGBa", "La"} or (mode == "P" and "transparency" in image.info)
     if icc and mode in {"RGB", "RGBA", "CMYK"}:
@@ -306,9 +309,11 @@ def _make(product: str, image, display: tuple[int, int], widths: tuple[int, ...]
     files = []
     if product == SET:
         alpha = image.mode == "RGBA"
-        for w in plan_widths(width, widths):
+        previous = image
+        # Widest first, each copy made from the one before: far less work than from the photo.
+        for w in sorted(plan_widths(width, widths), reverse=True):
             size = (w, _scaled_height(width, height, w))
-            resized = _resize(image, size)
+            resized = previous = _resize(previous, size)
             files.append((f"{w}.webp", *size, _encode(resized, "WEBP", WEBP_SETTINGS)))
             if alpha:
                 files.append((f"{w}.png", *size, _encode(resized, "PNG", PNG_SETTINGS)))
@@ -392,7 +397,7 @@ def _planned(product: str, display: tuple[int, int], widths: tuple[int, ...], so
         fallback = "png" if alpha else "jpg"
         return [
             (f"{w}.{ext}", w, _scaled_height(width, height, w))
-            for w in plan_widths(width, widths)
+            for w in sorted(plan_widths(width, widths), reverse=True)
             for ext in ("webp", fallback)
         ]
     if product == CARD:
@@ -637,6 +642,8 @@ def publish(
             static[rel] = StaticFile(src=str(_entry_dir(cache, original_key) / item["name"]), path=rel)
         else:
             withheld.add(rel)
+        webp.sort(key=lambda v: v.width)
+        fallback.sort(key=lambda v: v.width)
         largest = fallback[-1]
         pictures[rel] = Picture(src=rel, width=largest.width, height=largest.height, webp=tuple(webp), fallback=tuple(fallback), card=card)
     logo_card = None
