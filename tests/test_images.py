@@ -412,3 +412,22 @@ def test_images_config_and_unknown_keys(make_site):
     assert config.images.widths == (320, 960) and config.images.publish_originals is True
     assert [w.format() for w in warnings] == ["kabargen.yaml:3: warning: unknown key 'widht' in 'images' (did you mean 'widths'?)"]
     assert load_config(make_site({"kabargen.yaml": "title: Uji\n"}, root.parent / "bawaan"))[0].images.widths == (480, 960, 1600)
+
+
+def test_unused_cache_entries_expire_after_30_days(photo_site):
+    import os
+    import time
+
+    root, _ = photo_site
+    cache = root / CACHE_DIR
+    entries = {p.parent for p in cache.rglob("meta.json")}
+    month_ago = time.time() - 40 * 24 * 3600
+    for entry in entries:
+        os.utime(entry / "meta.json", (month_ago, month_ago))
+    # kecil.jpg changes: its old entry is no longer used and is older than 30 days.
+    (root / "content/media/kecil.jpg").write_bytes(photo(700, 500, color=(200, 30, 30)))
+    assert build_site(root).ok
+    left = {p.parent for p in cache.rglob("meta.json")}
+    assert len(entries - left) == 1  # the old copies of kecil.jpg
+    for entry in entries & left:  # still used: marked as used again
+        assert (entry / "meta.json").stat().st_mtime > month_ago + 24 * 3600
