@@ -1,0 +1,1 @@
+"""Importers: turn releases kept in other forms into kabargen Markdown files."""
