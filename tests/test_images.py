@@ -431,3 +431,23 @@ def test_unused_cache_entries_expire_after_30_days(photo_site):
     assert len(entries - left) == 1  # the old copies of kecil.jpg
     for entry in entries & left:  # still used: marked as used again
         assert (entry / "meta.json").stat().st_mtime > month_ago + 24 * 3600
+
+
+def test_body_picture_keeps_the_sanitizer_guarantees(make_site):
+    root = make_site({
+        "content/media/a.jpg": photo(600, 400),
+        "content/rilis/a.md": release(body=(
+            'Teks.\n\n![Tanda "kutip" <b>tebal</b> & ampersand](../media/a.jpg)\n\n'
+            '<img src="/media/a.jpg" alt="mentah" onerror="alert(1)" style="width:1px" width="5" loading="eager">'
+        )),
+    })
+    result = build_site(root)
+    assert result.ok
+    page = (root / "public/rilis/2025/05/a/index.html").read_text()
+    start = page.index('<div class="body">')
+    body = page[start:page.index("</div>", start)]
+    assert "onerror" not in body and "alert(1)" not in body and "style=" not in body and 'width="5"' not in body
+    assert 'alt="Tanda &#34;kutip&#34; &lt;b&gt;tebal&lt;/b&gt; &amp; ampersand"' in body, body
+    assert body.count("<picture>") == 2 and 'loading="eager"' not in body
+    tags = re.findall(r"<(\w+)", body)
+    assert set(tags) <= {"div", "p", "picture", "source", "img"}, tags
