@@ -104,8 +104,8 @@ class Links(HTMLParser):
         a = dict(attrs)
         if tag == "script" and a.get("type") == "application/ld+json":
             self._jsonld = []
-        for name in ("href", "src"):
-            if a.get(name) and (tag, name) in {("a", "href"), ("link", "href"), ("img", "src"), ("script", "src"), ("iframe", "src"), ("source", "src"), ("area", "href")}:
+        for name in ("href", "src", "action"):
+            if a.get(name) and (tag, name) in {("a", "href"), ("link", "href"), ("img", "src"), ("script", "src"), ("iframe", "src"), ("source", "src"), ("area", "href"), ("form", "action")}:
                 self.urls.append(a[name])
         if a.get("srcset") and tag in {"img", "source"}:
             for candidate in a["srcset"].split(","):

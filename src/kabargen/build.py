@@ -7,7 +7,7 @@ import os
 import jinja2
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -15,7 +15,7 @@ from .assemble import assemble, parse_date
 from .config import Config, load_config
 from .errors import Diagnostic, UsageError, sort_diagnostics, warning
 from .markup import Converter
-from . import images, redirects
+from . import images, redirects, search
 from .model import Markup, Page, Site, Source
 from .render import render_site
 from .sources import Scan, scan_content, walk
@@ -55,6 +55,7 @@ class BuildResult:
     output: Path | None = None
     extra_files: list[Path] = field(default_factory=list)  # written outside the output folder
     images: images.ImageReport | None = None  # photo work done (processed is 0 on a warm rebuild)
+    search_index: str = ""  # "built", "reused" (from the cache) or "" (search off or unavailable)
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -134,6 +135,14 @@ def build(options: BuildOptions) -> BuildResult:
     diagnostics += problems
     if not config.absolute:
         diagnostics.append(warning(config.path, 1, f"base_url {config.base_url!r} has no host: sitemap, feeds and canonical links are written relative; set base_url: https://your-site/ to publish"))
+    indexer = None
+    if config.search and options.write and options.render and site is not None:
+        try:
+            indexer = search.make_indexer(root, config.language)
+        except search.SearchUnavailable as exc:
+            # Publishing without search beats not publishing; --strict makes this an error.
+            diagnostics.append(warning(config.path, 1, f"search is on but Pagefind cannot run ({exc}): the site is built without search (no /{search.SEARCH_PAGE}, no search box); set search: false to silence this"))
+            config = replace(config, search=False)
     if options.strict:
         diagnostics = [Diagnostic(d.path, d.line, "error", d.message) if not d.is_error else d for d in diagnostics]
     result = BuildResult(config=config, site=site, diagnostics=sort_diagnostics(diagnostics), output=output)
@@ -162,12 +171,29 @@ def build(options: BuildOptions) -> BuildResult:
         result.pages.append(Page(redirects.NETLIFY_FILE, redirects.netlify(config, site)))
     static = list(site.static) + [_asset(src, out) for src, out in theme.assets.values()]
     clashes = output_clashes(root, site, result.pages, static, theme, options.redirects)
+    if indexer is not None:
+        # The search index owns /pagefind/: nothing else may be published there.
+        for item in static:
+            if item.path.casefold().startswith(search.INDEX_DIR + "/"):
+                clashes.append(Diagnostic(os.path.relpath(item.src), 0, "error", f"{item.path} clashes with the search index, which kabargen writes under /{search.INDEX_DIR}/; move the file, or set search: false"))
     if clashes:
         result.diagnostics = sort_diagnostics(result.diagnostics + clashes)
         result.seconds = time.perf_counter() - started
         return result
     if options.write:
-        result.report = write_site(output, result.pages, static)
+        before_swap = None
+        if indexer is not None:
+            key = indexer.key(result.pages)
+
+            def before_swap(staging: Path) -> None:
+                result.search_index = "reused" if indexer.index(staging, key) else "built"
+
+        try:
+            result.report = write_site(output, result.pages, static, before_swap)
+        except search.SearchUnavailable as exc:
+            result.diagnostics.append(Diagnostic(config.path, 1, "error", f"search index not built, output left as it was: {exc}"))
+            result.seconds = time.perf_counter() - started
+            return result
         if "nginx" in options.redirects:
             result.extra_files.append(write_beside(output, redirects.NGINX_FILE, redirects.nginx(config, site)))
     result.seconds = time.perf_counter() - started
@@ -179,6 +205,7 @@ def _generated_names(site: Site) -> dict[str, str]:
     names = {
         "": "the home page", "feed.xml": "the Atom feed", "sitemap.xml": "the sitemap", "robots.txt": "robots.txt",
         "404.html": "the not-found page", "tag/": "the tag index", "penulis/": "the people index",
+        search.SEARCH_PAGE: "the search page",
     }
     for tag in site.tags:
         names[tag.url] = f"the page of tag #{tag.name}"

@@ -119,6 +119,144 @@ def schedule_command(source, now, fmt) -> None:
         click.echo(schedule_text(result.config, result.site, entries), nl=False)
 
 
+@main.command("init")
+@click.argument("directory", type=click.Path(path_type=Path), default=Path("."), required=False)
+def init_command(directory) -> None:
+    """Create a new site in DIRECTORY (default: here) that builds at once."""
+    from .authoring import init_site
+
+    init_site(directory)
+    here = str(directory) == "."
+    click.echo(f"Created a kabargen site in {directory}: edit kabargen.yaml, then run kabargen build" + ("" if here else f" --source {directory}"))
+
+
+def _site_config(source: Path):
+    from .config import load_config
+
+    config, warnings = load_config(source, None if str(source) == "." else str(source))
+    for d in warnings:
+        click.echo(d.format(), err=True)
+    return config
+
+
+def _when_option(value: str | None, config) -> "datetime":
+    from datetime import datetime, timezone
+
+    from .assemble import parse_date
+
+    if not value:
+        return datetime.now(timezone.utc).astimezone(config.tz)
+    try:
+        return parse_date(value, config.tz)
+    except ValueError as exc:
+        raise UsageError(f"--date: {exc}") from None
+
+
+@main.command("new")
+@click.argument("title")
+@click.option("--section", default="rilis", show_default=True, help="The folder under content/ to write into.")
+@click.option("--draft", is_flag=True, help="Mark the release as a draft (built only with --drafts).")
+@click.option("--number", is_flag=True, help="Give it the next release number from 'numbering' in kabargen.yaml.")
+@click.option("--date", "date", metavar="DATETIME", help='The release date, "YYYY-MM-DD HH:MM" in the site time zone (default: now).')
+@click.option("--source", "-s", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True, help="The site folder (holding kabargen.yaml).")
+def new_command(title, section, draft, number, date, source) -> None:
+    """Write a new release file with its front matter filled in; print its path."""
+    from .authoring import new_release
+    from .sources import display_path
+
+    config = _site_config(source)
+    made = new_release(config, title, _when_option(date, config), section=section, draft=draft, number=number)
+    click.echo(display_path(made.path))
+
+
+@main.group("import")
+def import_group() -> None:
+    """Import releases an office already has (plain text, WordPress, RSS/Atom)."""
+
+
+def _report_entries(entries) -> int:
+    """Print each entry's findings and one summary line per file; return the number of failed files."""
+    from .sources import display_path
+
+    failed = 0
+    for entry in entries:
+        for d in entry.diagnostics():
+            click.echo(d.format(), err=True)
+        if entry.ok:
+            click.echo(f"{display_path(entry.source)} -> {display_path(entry.written)}" + (f" ({len(entry.warnings)} warning(s) to check)" if entry.warnings else ""))
+        else:
+            failed += 1
+            click.echo(f"{display_path(entry.source)}: not imported", err=True)
+    return failed
+
+
+def _import_into(config, into: Path | None) -> Path:
+    """--into, relative to the site folder (the same as the current folder unless --source is given)."""
+    if into is None:
+        return config.content_dir / "rilis"
+    return into if into.is_absolute() else config.root / into
+
+
+@import_group.command("text")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--into", type=click.Path(file_okay=False, path_type=Path), default=None, help="Where the releases go (default: content/rilis); must be inside content/.")
+@click.option("--date", "date", metavar="DATETIME", help='Date of releases whose text names none, "YYYY-MM-DD HH:MM" (site time zone).')
+@click.option("--title", default=None, help="The title, instead of the first line (one file only).")
+@click.option("--source", "-s", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True, help="The site folder (holding kabargen.yaml).")
+def import_text_command(paths, into, date, title, source) -> None:
+    """Import plain-text releases (files, or folders of *.txt files)."""
+    from .importers.text import existing_titles, import_text
+
+    config = _site_config(source)
+    default_date = _when_option(date, config) if date else None
+    byline = (config.defaults or {}).get("byline")
+    if isinstance(byline, dict):
+        byline = [byline]
+    if not (isinstance(byline, list) and all(isinstance(p, dict) and isinstance(p.get("name"), str) for p in byline)):
+        byline = None
+    index = existing_titles(config.content_dir, config.tz)
+    entries = import_text(
+        list(paths), _import_into(config, into), config.content_dir, default_date, config.tz, index,
+        title=title, default_byline=byline,
+    )
+    failed = _report_entries(entries)
+    if failed:
+        raise ContentError(f"{failed} of {len(entries)} file(s) not imported")
+
+
+@import_group.command("wordpress")
+@click.argument("export", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--into", type=click.Path(file_okay=False, path_type=Path), default=None, help="Where posts go (default: content/rilis); pages go to content/halaman.")
+@click.option("--fetch-media", is_flag=True, help="Also download the attachments (http/https only) into content/media/.")
+@click.option("--source", "-s", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True, help="The site folder (holding kabargen.yaml).")
+def import_wordpress_command(export, into, fetch_media, source) -> None:
+    """Import a WordPress export (WXR): posts, pages, old URLs, attachments."""
+    from .importers.wordpress import import_wordpress
+
+    config = _site_config(source)
+    result = import_wordpress(export, _import_into(config, into), config, fetch_media=fetch_media)
+    failed = _report_entries(result.entries)
+    for line in result.media_lines():
+        click.echo(line)
+    if failed:
+        raise ContentError(f"{failed} of {len(result.entries)} item(s) not imported")
+
+
+@import_group.command("feed")
+@click.argument("feed")
+@click.option("--into", type=click.Path(file_okay=False, path_type=Path), default=None, help="Where the releases go (default: content/rilis).")
+@click.option("--source", "-s", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True, help="The site folder (holding kabargen.yaml).")
+def import_feed_command(feed, into, source) -> None:
+    """Import the entries of an RSS or Atom feed (a file, or an http(s) URL)."""
+    from .importers.wordpress import import_feed
+
+    config = _site_config(source)
+    entries = import_feed(feed, _import_into(config, into), config)
+    failed = _report_entries(entries)
+    if failed:
+        raise ContentError(f"{failed} of {len(entries)} entr(ies) not imported")
+
+
 def _summary(result: BuildResult, err: bool = False) -> None:
     from .schedule import held_back_line
 

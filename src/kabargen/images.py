@@ -701,38 +701,9 @@ def _prune(cache: Path, used: set[str], now: float) -> None:
 # -- pages ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class SocialImage:
-    """The picture a page offers social networks (og:image)."""
-
-    url: str  # absolute when base_url has a host
-    width: int
-    height: int
-    type: str
-    alt: str
-
-
 def template_globals(config: Config, site: Site) -> dict[str, Any]:
-    """What templates use to show photos: `pictures` and `social_image(release)`."""
-
-    def absolute(variant: Variant) -> str:
-        if config.absolute:
-            return config.base_url + quote(variant.path, safe="/-._~%")
-        return variant.url
-
-    def social_image(release: Release | None = None) -> SocialImage | None:
-        image = getattr(release, "image", None) if release is not None else None
-        picture = site.pictures.get(image.src) if image else None
-        if picture is not None and picture.card is not None:
-            card = picture.card
-            return SocialImage(absolute(card), card.width, card.height, card.type, image.alt or getattr(release, "title", ""))
-        if site.logo_card is not None:
-            org = config.organization or {}
-            name = org.get("name") if isinstance(org.get("name"), str) else ""
-            return SocialImage(absolute(site.logo_card), site.logo_card.width, site.logo_card.height, site.logo_card.type, name or config.title)
-        return None
-
-    return {"pictures": site.pictures, "social_image": social_image}
+    """What templates use to show photos: `pictures`, the processed photos by content path."""
+    return {"pictures": site.pictures}
 
 
 def rewrite_bodies(config: Config, site: Site, render_picture: Callable[..., str] | None) -> Site:

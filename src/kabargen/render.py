@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping
+from urllib.parse import quote, urlsplit
 from xml.sax.saxutils import escape as xml_escape, quoteattr
 
 import jinja2
@@ -20,6 +21,8 @@ from .theme import Theme
 # Common names of Indonesia's zones; Babel spells them only for the id locale.
 ZONE_NAMES = {"Asia/Jakarta": "WIB", "Asia/Pontianak": "WIB", "Asia/Makassar": "WITA", "Asia/Jayapura": "WIT"}
 _XREF_A = re.compile(r'<a data-xref="([^"]*)"(?: data-xref-fragment="([^"]*)")?>(.*?)</a>', re.S)
+_LOCAL_A = re.compile(r'<a href="(/[^"/][^"]*|/)"')
+_TABLE_OPEN = re.compile(r"<table[\s>]")
 # Characters XML 1.0 forbids; content may carry them by accident.
 _XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -46,6 +49,62 @@ class BylineGroup:
     people: tuple[Credit, ...]
 
 
+@dataclass(frozen=True)
+class PageMeta:
+    """What a page tells search engines and social networks about itself (head tags)."""
+
+    title: str  # the <title>
+    description: str = ""
+    canonical: str = ""
+    og_title: str = ""
+    og_type: str = "website"
+    image: str = ""  # absolute URL of the page's picture (the lead image, else the logo)
+    image_alt: str = ""
+    image_width: int = 0  # set for the social cards the photos step made (1200x630)
+    image_height: int = 0
+    image_type: str = ""
+    large_image: bool = False  # a 1200x630 card or a real photo: Twitter's summary_large_image card
+    published: datetime | None = None
+    modified: datetime | None = None
+    tags: tuple[str, ...] = ()
+    noindex: bool = False
+
+
+@dataclass(frozen=True)
+class NavItem:
+    """A link of the main navigation; `current` is "page", "true" (in that section) or ""."""
+
+    label: str
+    url: str
+    current: str = ""
+
+
+@dataclass(frozen=True)
+class Crumb:
+    label: str
+    url: str
+
+
+@dataclass(frozen=True)
+class ShareLink:
+    """A plain link that shares a page: no script of the network is loaded."""
+
+    kind: str  # email, whatsapp, facebook, x
+    label: str
+    url: str
+
+
+@dataclass(frozen=True)
+class RelatedItem:
+    """An entry of the "Baca Juga" box, with the date of this site's releases."""
+
+    title: str
+    url: str
+    date: datetime | None = None
+    host: str = ""  # set for outside links
+    print_url: str = ""  # the whole address of this site's releases, for print
+
+
 class Renderer:
     """Renders every page of a Site. Reads the Site; never touches the disk."""
 
@@ -69,10 +128,18 @@ class Renderer:
             organization=config.organization or {},
             lang=config.language,
             drafts=site.drafts,
+            logo_url=self.url(_text(config.organization.get("logo"))) if config.organization and _text(config.organization.get("logo")) else "",
+            nav_items=self.nav_items,
+            credit_label=self.credit_label,
+            print_url=self.print_url,
+            organization_link=self.organization_link(),
+            footer_pages=self.footer_pages(),
+            og_locale=self.og_locale(),
         )
         env.filters.update(
             date_long=self.date_long,
             datetime_long=self.datetime_long,
+            datetime_short=self.datetime_short,
             iso=lambda d: d.isoformat() if d else "",
             filesize=self.filesize,
         )
@@ -95,6 +162,8 @@ class Renderer:
 
     def t(self, key: str, **values: Any) -> str:
         """A UI string in the site's language, with {placeholders} filled in."""
+        if values.get("n") == 1 and f"{key}_one" in self.strings:
+            key = f"{key}_one"  # languages with a singular form: "1 release"
         text = self.strings.get(key, key)
         return text.format(**values) if values else text
 
@@ -119,6 +188,63 @@ class Renderer:
         text = format_datetime(moment, self.t("datetime_format"), tzinfo=self.config.tz, locale=self.locale)
         return f"{text} {self._zone(moment)}"
 
+    def datetime_short(self, moment: datetime | None) -> str:
+        """Date and time without the weekday, as in corrections: "16 Mei 2025 08.00 WITA"."""
+        if moment is None:
+            return ""
+        text = format_datetime(moment, self.t("datetime_short_format"), tzinfo=self.config.tz, locale=self.locale)
+        return f"{text} {self._zone(moment)}"
+
+    def credit_label(self, credit: str) -> str:
+        """What a person did, in the site language: penulis -> "Penulis" / "Writer"."""
+        key = f"credit_{credit}"
+        return self.t(key) if key in self.strings else credit.capitalize()
+
+    def nav_items(self, page_url: str) -> list[NavItem]:
+        """The main navigation, marking the page or section the reader is in."""
+        items = []
+        for label, path in ((self.t("nav_home"), ""), (self.t("nav_tags"), "tag/"), (self.t("nav_people"), "penulis/")):
+            section = {"": "", "tag/": self.config.permalinks["tag"], "penulis/": self.config.permalinks["person"]}[path]
+            prefix = section.split("{")[0].lstrip("/")
+            current = ""
+            if page_url == path:
+                current = "page"
+            elif path and prefix and page_url.startswith(prefix):
+                current = "true"
+            items.append(NavItem(label, self.url(path), current))
+        return items
+
+    def footer_pages(self) -> list[tuple[str, str]]:
+        """(title, URL) of the plain pages (about, contact), for the footer."""
+        pages = [r for r in self.site.releases.values() if r.layout == "page" and r.status == "published"]
+        return [(r.title, self.url(r.url)) for r in sorted(pages, key=lambda r: (r.title.casefold(), r.slug))]
+
+    def organization_link(self) -> tuple[str, str]:
+        """(URL, label without scheme) of the office's own website, for the footer; ("", "") if none."""
+        url = _text((self.config.organization or {}).get("url"))
+        if not url:
+            return ("", "")
+        parts = urlsplit(url)
+        return (url, (parts.netloc + parts.path).rstrip("/") or url)
+
+    def print_url(self, path: str) -> str:
+        """The whole address of a site path, printed after links on paper; "" without a host."""
+        return self.abs_url(path) if self.config.absolute else ""
+
+    def og_locale(self) -> str:
+        """The Open Graph locale (id_ID, en_US) of the site language."""
+        from babel import Locale, UnknownLocaleError
+        from babel.core import get_global
+
+        try:
+            locale = Locale.parse(self.locale)
+            if not locale.territory:
+                likely = get_global("likely_subtags").get(locale.language)
+                locale = Locale.parse(likely) if likely else locale
+        except (ValueError, UnknownLocaleError):
+            return self.locale
+        return f"{locale.language}_{locale.territory}" if locale.territory else locale.language
+
     def filesize(self, size: int) -> str:
         if size < 1024:
             return f"{size} B"
@@ -140,7 +266,18 @@ class Renderer:
             href = (self.abs_url(target.url) if absolute else self.url(target.url)) + fragment
             return f'<a href="{escape(href)}">{label}</a>'
 
-        return Markup(_XREF_A.sub(link, release.body_html))
+        html = _XREF_A.sub(link, release.body_html)
+        if not absolute and self.config.absolute:
+            # On paper a link is only its address: give the site's own links their whole one.
+            origin = str(escape(self.abs_url("")[: -len(self.config.base_path)]))
+            html = _LOCAL_A.sub(lambda m: f'<a data-print-url="{origin}{m.group(1)}" href="{m.group(1)}"', html)
+        if not absolute:
+            # A wide table scrolls inside its own box on a phone instead of the whole page; the box
+            # is focusable and named so that keyboard and screen reader users can scroll it too.
+            label = str(escape(self.t("table_scroll")))
+            html = _TABLE_OPEN.sub(f'<div class="table-scroll" role="region" tabindex="0" aria-label="{label}">\\g<0>', html)
+            html = html.replace("</table>", "</table></div>")
+        return Markup(html)
 
     def _lookup(self, ref: str) -> Release | None:
         from .slugs import slugify
@@ -195,13 +332,24 @@ class Renderer:
             return self.t("banner_draft")
         return self.t("banner_embargo", date=self.datetime_long(release.publish_at))
 
-    def jsonld(self, release: Release) -> Markup:
+    def publisher_ld(self) -> dict[str, Any]:
+        """The publishing office from `organization`, as schema.org GovernmentOrganization."""
         org = self.config.organization or {}
-        publisher: dict[str, Any] = {"@type": "GovernmentOrganization", "name": org.get("name") or self.config.title}
-        if isinstance(org.get("logo"), str):
+        publisher: dict[str, Any] = {"@type": "GovernmentOrganization", "name": _text(org.get("name")) or self.config.title}
+        if _text(org.get("logo")):
             publisher["logo"] = {"@type": "ImageObject", "url": self.abs_url(org["logo"])}
-        if isinstance(org.get("url"), str):
+        if _text(org.get("url")):
             publisher["url"] = org["url"]
+        if _text(org.get("email")):
+            publisher["email"] = org["email"]
+        if _text(org.get("phone")):
+            publisher["telephone"] = org["phone"]
+        if _text(org.get("address")):
+            publisher["address"] = org["address"]
+        return publisher
+
+    def jsonld(self, release: Release) -> Markup:
+        """schema.org NewsArticle (WebPage for plain pages), safe inside <script>."""
         data: dict[str, Any] = {
             "@context": "https://schema.org",
             "@type": "NewsArticle" if release.layout == "release" else "WebPage",
@@ -209,8 +357,9 @@ class Renderer:
             "url": self.abs_url(release.url),
             "mainEntityOfPage": self.abs_url(release.url),
             "description": release.summary,
-            "publisher": publisher,
+            "publisher": self.publisher_ld(),
             "inLanguage": self.config.language,
+            "isAccessibleForFree": True,
         }
         if release.layout == "release":
             data["datePublished"] = release.date.isoformat()
@@ -222,10 +371,17 @@ class Renderer:
                 data["keywords"] = [name for name, _ in self.tag_links(release)]
             if release.location:
                 data["dateline"] = release.location
+            if release.number:
+                data["identifier"] = release.number
             if release.words:
                 data["wordCount"] = release.words
         if release.image:
-            data["image"] = [self.abs_url(release.image.url)]
+            image: dict[str, Any] = {"@type": "ImageObject", "url": self.abs_url(release.image.url)}
+            if release.image.caption:
+                image["caption"] = release.image.caption
+            if release.image.credit:
+                image["creditText"] = release.image.credit
+            data["image"] = [image]
         if release.withdrawn:
             data["creativeWorkStatus"] = "Withdrawn"
             data["expires"] = release.withdrawn.date.isoformat()
@@ -247,6 +403,86 @@ class Renderer:
             self._cards[slug] = Markup(html)
         return self._cards[slug]
 
+    def share_links(self, release: Release) -> list[ShareLink]:
+        """Plain share links (email, WhatsApp, Facebook, X); none without an absolute base_url."""
+        if not self.config.absolute:
+            return []
+        link = self.abs_url(release.url)
+        title = release.title
+        q = lambda text: quote(text, safe="")  # noqa: E731 - a short local alias
+        return [
+            ShareLink("email", self.t("share_email"), f"mailto:?subject={q(title)}&body={q(title + chr(10) + link)}"),
+            ShareLink("whatsapp", self.t("share_whatsapp"), f"https://wa.me/?text={q(title + ' ' + link)}"),
+            ShareLink("facebook", self.t("share_facebook"), f"https://www.facebook.com/sharer/sharer.php?u={q(link)}"),
+            ShareLink("x", self.t("share_x"), f"https://x.com/intent/tweet?text={q(title)}&url={q(link)}"),
+        ]
+
+    def related_items(self, release: Release) -> list[RelatedItem]:
+        """The "Baca Juga" box: this site's releases with their dates, outside links with their host."""
+        items = []
+        for link in release.related:
+            if link.external:
+                items.append(RelatedItem(link.title, link.url, host=(urlsplit(link.url).hostname or "").removeprefix("www.")))
+                continue
+            target = self.site.releases.get(link.slug)
+            items.append(RelatedItem(link.title, self.url(link.url), date=target.date if target else None, print_url=self.print_url(link.url)))
+        return items
+
+    def crumbs(self, *extra: tuple[str, str]) -> list[Crumb]:
+        """Breadcrumbs from the home page down to (not including) the current page."""
+        return [Crumb(self.t("nav_home"), self.url())] + [Crumb(label, self.url(path)) for label, path in extra]
+
+    def release_crumbs(self, release: Release) -> list[Crumb]:
+        if release.layout == "page" or release.date is None:
+            return self.crumbs()
+        year = release.date.astimezone(self.config.tz).year
+        archive = next((y for y in self.site.years if y.year == year), None)
+        return self.crumbs((self.t("archive_heading", year=year), archive.url)) if archive else self.crumbs()
+
+    def _image_meta(self, release: Release | None = None) -> dict[str, Any]:
+        """og:image and friends: the lead photo's 1200x630 social card, else the office's logo on one."""
+        org_name = _text((self.config.organization or {}).get("name")) or self.config.title
+        picture = self.site.pictures.get(release.image.src) if release is not None and release.image else None
+        if picture is not None and picture.card is not None:
+            return {"image": self.abs_url(picture.card.path), "image_alt": release.image.alt or release.title, "large_image": True, **_card_size(picture.card)}
+        if release is not None and release.image:
+            return {"image": self.abs_url(release.image.url), "image_alt": release.image.alt, "large_image": True}
+        if self.site.logo_card is not None:
+            # A logo is shown whole in the small "summary" card too: it sits in the card's middle square.
+            return {"image": self.abs_url(self.site.logo_card.path), "image_alt": org_name, **_card_size(self.site.logo_card)}
+        logo = (self.config.organization or {}).get("logo")
+        if _text(logo):
+            return {"image": self.abs_url(logo), "image_alt": org_name}
+        return {}
+
+    def site_description(self) -> str:
+        org = self.config.organization or {}
+        return _text(org.get("description")) or self.t("home_description", name=_text(org.get("name")) or self.config.title)
+
+    def release_meta(self, release: Release) -> PageMeta:
+        return PageMeta(
+            title=f"{release.title} | {self.config.title}",
+            description=release.summary,
+            canonical=self.abs_url(release.url),
+            og_title=release.title,
+            og_type="article" if release.layout == "release" else "website",
+            published=release.date if release.layout == "release" else None,
+            modified=release.modified if release.layout == "release" else None,
+            tags=tuple(name for name, _ in self.tag_links(release)),
+            noindex=release.status != "published",
+            **self._image_meta(release),
+        )
+
+    def list_meta(self, url: str, heading: str, description: str, page_number: int, page_total: int, home: bool = False) -> PageMeta:
+        title = self.config.title if home else f"{heading} | {self.config.title}"
+        if page_number > 1:
+            title = f"{title} ({self.t('page_of', n=page_number, total=page_total)})"
+        return PageMeta(title=title, description=description, canonical=self.abs_url(url), og_title=self.config.title if home else heading, **self._image_meta())
+
+    def popular_tags(self, limit: int = 12):
+        """The tags with the most releases, for the home page's side column."""
+        return sorted(self.site.tags, key=lambda t: (-len(t.releases), t.slug))[:limit]
+
     # -- pages ---------------------------------------------------------------------
 
     def render(self) -> list[Page]:
@@ -260,6 +496,10 @@ class Renderer:
         pages.append(self.sitemap())
         pages.append(self.robots())
         pages.append(self.not_found())
+        if self.config.search:
+            strings = {k: v for k, v in self.strings.items() if k.startswith("search_")}
+            meta = PageMeta(title=f"{self.t('search_title')} | {self.config.title}", noindex=True)
+            pages.append(self._page("cari/", "search.html", years=self.site.years, meta=meta, search_strings=json.dumps(strings, ensure_ascii=False, sort_keys=True)))
         pages.sort(key=lambda p: p.output_path)
         return pages
 
@@ -269,28 +509,33 @@ class Renderer:
 
     def release_pages(self) -> Iterable[Page]:
         for release in self.site.releases.values():
-            if release.layout == "page":
-                yield self._page(release.url, "page.html", release=release, body=self.body(release), banner=self.banner(release), noindex=not release.status == "published", jsonld=self.jsonld(release))
-                continue
-            prev = self.site.releases.get(release.prev)
-            nxt = self.site.releases.get(release.next)
-            yield self._page(
-                release.url,
-                "release.html",
+            common = dict(
                 release=release,
                 body=self.body(release),
-                groups=self.byline_groups(release),
-                person_url=self.person_url,
-                tags=self.tag_links(release),
-                prev=prev,
-                next=nxt,
                 banner=self.banner(release),
                 noindex=release.status != "published",
                 jsonld=self.jsonld(release),
+                meta=self.release_meta(release),
+                crumbs=self.release_crumbs(release),
+            )
+            if release.layout == "page":
+                yield self._page(release.url, "page.html", **common)
+                continue
+            yield self._page(
+                release.url,
+                "release.html",
+                groups=self.byline_groups(release),
+                person_url=self.person_url,
+                tags=self.tag_links(release),
+                related=self.related_items(release),
+                share=self.share_links(release),
+                prev=self.site.releases.get(release.prev),
+                next=self.site.releases.get(release.next),
                 share_url=self.abs_url(release.url),
+                **common,
             )
 
-    def _paginate(self, base_url: str, slugs: tuple[str, ...], template: str, **context: Any) -> Iterable[Page]:
+    def _paginate(self, base_url: str, slugs: tuple[str, ...], template: str, heading: str, description: str, **context: Any) -> Iterable[Page]:
         per = self.config.per_page
         total = max(1, -(-len(slugs) // per))
         for n in range(1, total + 1):
@@ -298,22 +543,46 @@ class Renderer:
             prev_url = "" if n == 1 else (base_url if n == 2 else f"{base_url}page/{n - 1}/")
             next_url = f"{base_url}page/{n + 1}/" if n < total else ""
             cards = [self.card(slug) for slug in slugs[(n - 1) * per : n * per]]
-            yield self._page(url, template, cards=cards, page_number=n, page_total=total, prev_url=prev_url, next_url=next_url, list_url=base_url, **context)
+            meta = self.list_meta(url, heading, description, n, total, home=context.get("kind") == "home")
+            yield self._page(
+                url, template, cards=cards, page_number=n, page_total=total, prev_url=prev_url, next_url=next_url,
+                has_prev=n > 1, list_url=base_url, heading=heading, meta=meta, count=len(slugs), **context,
+            )
 
     def list_pages(self) -> Iterable[Page]:
-        yield from self._paginate("", self.site.order, "list.html", kind="home", heading=self.config.title, feed_url="feed.xml")
+        yield from self._paginate(
+            "", self.site.order, "list.html", kind="home", heading=self.t("home_heading"), description=self.site_description(),
+            feed_url="feed.xml", popular_tags=self.popular_tags(), crumbs=[],
+        )
         for tag in self.site.tags:
-            yield from self._paginate(tag.url, tag.releases, "list.html", kind="tag", heading=self.t("tag_heading", name=tag.name), tag=tag, feed_url=tag.url + "feed.xml")
+            yield from self._paginate(
+                tag.url, tag.releases, "list.html", kind="tag", heading=self.t("tag_heading", name=tag.name),
+                description=self.t("tag_description", name=tag.name, site=self.config.title), tag=tag,
+                feed_url=tag.url + "feed.xml", crumbs=self.crumbs((self.t("tag_index"), "tag/")),
+            )
         for person in self.site.people:
-            yield from self._paginate(person.url, person.releases, "list.html", kind="person", heading=person.name, person=person, feed_url="")
+            yield from self._paginate(
+                person.url, person.releases, "list.html", kind="person", heading=person.name,
+                description=self.t("person_description", name=person.name, site=self.config.title), person=person,
+                person_credits=[self.credit_label(c) for c in person.credits], feed_url="",
+                crumbs=self.crumbs((self.t("people_index"), "penulis/")),
+            )
         for year in self.site.years:
-            yield from self._paginate(year.url, year.releases, "list.html", kind="archive", heading=self.t("archive_heading", year=year.year), year=year, feed_url="")
+            yield from self._paginate(
+                year.url, year.releases, "list.html", kind="archive", heading=self.t("archive_heading", year=year.year),
+                description=self.t("archive_description", year=year.year, site=self.config.title), year=year,
+                feed_url="", crumbs=self.crumbs(),
+            )
 
     def index_pages(self) -> Iterable[Page]:
-        tags = sorted(self.site.tags, key=lambda t: (-len(t.releases), t.slug))
-        yield self._page("tag/", "tags.html", tags=tags)
+        tags = sorted(self.site.tags, key=lambda t: (t.name.casefold(), t.slug))
+        heading = self.t("tag_index")
+        yield self._page("tag/", "tags.html", tags=tags, heading=heading, crumbs=self.crumbs(),
+                         meta=self.list_meta("tag/", heading, self.t("tag_index_description", site=self.config.title), 1, 1))
         people = sorted(self.site.people, key=lambda p: (p.name.casefold(), p.slug))
-        yield self._page("penulis/", "people.html", people=people, years=self.site.years)
+        heading = self.t("people_index")
+        yield self._page("penulis/", "people.html", people=people, years=self.site.years, heading=heading, crumbs=self.crumbs(),
+                         meta=self.list_meta("penulis/", heading, self.t("people_index_description", site=self.config.title), 1, 1))
 
     def alias_pages(self) -> Iterable[Page]:
         for alias in self.site.aliases:
@@ -321,8 +590,9 @@ class Renderer:
             yield self._page(alias.path, "redirect.html", target=target)
 
     def not_found(self) -> Page:
-        latest = [self.card(slug) for slug in self.site.order[:5]]
-        return self._page("404.html", "404.html", cards=latest)
+        latest = [self.site.releases[slug] for slug in self.site.order[:5]]
+        meta = PageMeta(title=f"{self.t('not_found_title')} | {self.config.title}", noindex=True)
+        return self._page("404.html", "404.html", latest=latest, meta=meta)
 
     # -- feeds, sitemap, robots ------------------------------------------------------
 
@@ -414,6 +684,16 @@ class Renderer:
         lines.append("Disallow: /" if self.site.drafts else "Allow: /")
         lines.append(f"Sitemap: {self.abs_url('sitemap.xml')}")
         return Page("robots.txt", ("\n".join(lines) + "\n").encode("utf-8"))
+
+
+def _card_size(card) -> dict[str, Any]:
+    """og:image:width, height and type of a social card (a model Variant)."""
+    return {"image_width": card.width, "image_height": card.height, "image_type": card.type}
+
+
+def _text(value: Any) -> str:
+    """A config value that should be text; anything else counts as missing."""
+    return value.strip() if isinstance(value, str) else ""
 
 
 def render_site(config: Config, site: Site, env: jinja2.Environment, theme: Theme) -> list[Page]:

@@ -17,7 +17,7 @@ import shutil
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 from .model import Page, StaticFile
 
@@ -84,8 +84,15 @@ def _same(old: Path, data: bytes) -> bool:
         return False
 
 
-def write_site(output: Path, pages: Iterable[Page], static: Iterable[StaticFile]) -> WriteReport:
-    """Write the new site into OUTPUT, replacing the old one atomically."""
+def write_site(
+    output: Path, pages: Iterable[Page], static: Iterable[StaticFile], before_swap: Callable[[Path], None] | None = None
+) -> WriteReport:
+    """Write the new site into OUTPUT, replacing the old one atomically.
+
+    BEFORE_SWAP runs on the finished staging folder and may add files to it (the
+    search index); they are part of the same swap. An exception there leaves the
+    old output untouched.
+    """
     output = output.absolute()
     output.parent.mkdir(parents=True, exist_ok=True)
     clear_stale_staging(output)
@@ -121,6 +128,23 @@ def write_site(output: Path, pages: Iterable[Page], static: Iterable[StaticFile]
             else:
                 shutil.copyfile(item.src, target)
                 written += 1
+        if before_swap is not None:
+            before_swap(staging)
+            for rel in sorted(set(_list_files(staging)) - new_paths):
+                new_paths.add(rel)
+                target = safe_join(staging, rel)
+                old = safe_join(output, rel)
+                try:
+                    same = old.is_file() and filecmp.cmp(old, target, shallow=False)
+                except OSError:
+                    same = False
+                if same:
+                    # Keep the old file (and its mtime), as for pages.
+                    target.unlink()
+                    os.link(old, target)
+                    unchanged += 1
+                else:
+                    written += 1
         removed = sum(1 for rel in _list_files(output) if rel not in new_paths)
         _fsync_tree(staging)
         _swap(staging, output)
