@@ -25,6 +25,7 @@ CONFIG = """\
 title: Bench Foto
 base_url: https://pers.example.go.id/
 organization: {name: Diskominfo Bench, logo: media/logo.png}
+search: false   # the search index is measured by bench/run.py; here only photos
 """
 
 RELEASE = """\
