@@ -39,7 +39,7 @@ from .model import (
     Withdrawal,
     Year,
 )
-from .slugs import slugify
+from .slugs import MAX_SLUG_BYTES, slug_too_long, slugify
 
 RELEASE_KEYS = {
     "title", "date", "location", "number", "summary", "byline", "editor", "tags", "related", "image",
@@ -51,6 +51,21 @@ RELATED_COUNT = 3
 # How many earlier releases of each shared tag are considered when topping up "Baca Juga".
 RELATED_WINDOW = 30
 
+MIN_YEAR, MAX_YEAR = 1000, 9998
+# Characters no published file or folder name may carry: controls, and the backslash
+# that Windows and some hosts and browsers take for a folder separator.
+_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f\\]")
+
+
+def _unsafe_url(url: str) -> str:
+    """Why a generated site path cannot be published, or ""."""
+    segments = url.rstrip("/").split("/")
+    if url.startswith("/") or any(s in {".", ".."} for s in segments):
+        return "it has a '.' or '..' part"
+    bad = _UNSAFE_NAME.search(url) or re.search(r"[?#%]", url)
+    if bad:
+        return f"it contains {bad.group()!r}"
+    return ""
 _DATE_RE = re.compile(
     r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?\s*(Z|[+-]\d{2}:?\d{2})?)?$"
 )
@@ -69,6 +84,9 @@ def parse_date(value: Any, tz) -> datetime:
         naive = datetime(year, month, day, hour, minute, second)
     except ValueError as exc:
         raise ValueError(f"{value!r} is not a real date ({exc})") from None
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        # Converting between zones near year 1 or 9999 overflows; no release is dated there.
+        raise ValueError(f"{value!r}: the year must be between {MIN_YEAR} and {MAX_YEAR}")
     offset = m.group(7)
     if offset is None:
         return naive.replace(tzinfo=tz)
@@ -225,6 +243,9 @@ class Assembler:
             if name and not slugify(name):
                 check.error(f"{item_key}.name", f"name {name!r} has no letters or digits")
                 continue
+            if name and slug_too_long(slugify(name)):
+                check.error(f"{item_key}.name", f"name {name[:40]!r}... is too long to be part of a URL (at most {MAX_SLUG_BYTES} bytes)")
+                continue
             if name:
                 people.append({"name": " ".join(name.split()), "role": role, "credits": tuple(credits)})
         return people
@@ -283,6 +304,8 @@ class Assembler:
         f["slug"] = slugify(raw_slug or stem)
         if not f["slug"]:
             check.error("slug" if raw_slug else "title", f"cannot make a URL slug from {(raw_slug or stem)!r}: set 'slug' with letters or digits")
+        elif slug_too_long(f["slug"]):
+            check.error("slug" if raw_slug else "title", f"slug {f['slug'][:40]!r}... is too long for a URL (at most {MAX_SLUG_BYTES} bytes): set a shorter 'slug'")
 
         if meta.get("byline") is None:
             f["byline"] = []
@@ -307,6 +330,9 @@ class Assembler:
             slug = slugify(name)
             if not slug:
                 check.error(key, f"tag {tag!r} has no letters or digits")
+                continue
+            if slug_too_long(slug):
+                check.error(key, f"tag {name[:40]!r}... is too long for a URL (at most {MAX_SLUG_BYTES} bytes)")
                 continue
             tags.append((slug, name))
         f["tags"] = list(dict((s, (s, n)) for s, n in tags).values())
@@ -418,7 +444,7 @@ class Assembler:
             return None
         decoded = unquote(parts.path)
         segments = decoded.split("/")
-        if any(s in {".", ".."} or "\\" in s or "\x00" in s for s in segments):
+        if any(s in {".", ".."} or _UNSAFE_NAME.search(s) or slug_too_long(s) for s in segments) or len(decoded.encode()) > 1000:
             return None
         clean = decoded.lstrip("/")
         if not clean:
@@ -474,6 +500,10 @@ class Assembler:
                 f["url"] = self._url("release", year=f"{local.year:04d}", month=f"{local.month:02d}", day=f"{local.day:02d}", slug=f["slug"], section=section)
             else:
                 f["url"] = self._url("page", slug=f["slug"], section=section)
+            problem = _unsafe_url(f["url"])
+            if problem:
+                # Only a folder name can bring these in ({section}); slugs never carry them.
+                self.diagnostics.append(error(d.source.path, 1, f"URL /{f['url']} cannot be published: {problem}; rename the folder"))
 
         numbers: dict[str, _Draft] = {}
         for d in by_slug.values():
@@ -687,9 +717,19 @@ class Assembler:
         if isinstance(logo, str):
             used_by_visible.add(posixpath.normpath(logo.lstrip("/")))
         secret = used_by_hidden - used_by_visible
-        files = [StaticFile(src=path, path=rel) for rel, (path, _size) in sorted(self.files.items()) if rel not in secret]
+        files = []
+        for rel, (path, _size) in sorted(self.files.items()):
+            if rel in secret:
+                continue
+            if _UNSAFE_NAME.search(rel):
+                self.diagnostics.append(error("content/" + rel, 0, f"file name {rel!r} contains a control character or backslash: rename it"))
+                continue
+            files.append(StaticFile(src=path, path=rel))
         taken = {f.path.casefold(): "content/" + f.path for f in files}
         for src, rel in self.site_static:
+            if _UNSAFE_NAME.search(rel):
+                self.diagnostics.append(error("static/" + rel, 0, f"file name {rel!r} contains a control character or backslash: rename it"))
+                continue
             if rel.casefold() in taken:
                 self.diagnostics.append(error("static/" + rel, 0, f"static/{rel} clashes with {taken[rel.casefold()]}: both would be published at /{rel}"))
                 continue

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 
 import jinja2
 import time
@@ -16,7 +17,7 @@ from .config import Config, load_config
 from .errors import Diagnostic, UsageError, sort_diagnostics, warning
 from .markup import Converter
 from . import images, redirects, search
-from .model import Markup, Page, Site, Source
+from .model import Markup, Page, Site, Source, StaticFile
 from .render import render_site
 from .sources import Scan, scan_content, walk
 from .theme import load_theme, make_environment
@@ -51,6 +52,7 @@ class BuildResult:
     pages: list[Page] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     report: WriteReport | None = None
+    static: list[StaticFile] = field(default_factory=list)  # copied files, also when nothing is written
     seconds: float = 0.0
     output: Path | None = None
     extra_files: list[Path] = field(default_factory=list)  # written outside the output folder
@@ -78,19 +80,33 @@ def parse_now(value: str, config: Config) -> datetime:
         raise UsageError(f"--now: {exc}") from None
 
 
+CACHE_DIR = ".kabargen-cache"
+
+
 def check_output(root: Path, output: Path) -> None:
-    """Refuse an output folder that would overwrite the site or its content."""
+    """Refuse an output folder that would overwrite the site or its content, or publish the cache.
+
+    The output is replaced as a whole, so it may be neither the site folder, nor one of
+    its input folders, nor a parent of them; it may not lie inside an input folder
+    either (the next build would read its own output) nor be or hold the cache.
+    """
     out = output.resolve()
-    for protected in (root, root / "content", root / "static", root / "templates", root / "themes"):
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--output {output} is a file, not a folder")
+    for protected in (root, root / "content", root / "static", root / "templates", root / "themes", root / CACHE_DIR, root / ".git"):
         protected = protected.resolve()
         if out == protected or out in protected.parents:
             raise UsageError(f"--output {output} would replace {protected}: choose a separate folder such as public/")
+        if protected != root.resolve() and protected in out.parents:
+            raise UsageError(f"--output {output} lies inside {protected}: choose a separate folder such as public/")
 
 
 _WORKER: dict = {}
 
 
 def _init_worker(base_path: str, embed_hosts: tuple[str, ...], language: str) -> None:
+    # Ctrl-C reaches the whole process group: the parent stops the pool, workers stay quiet.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _WORKER["converter"] = Converter(base_path, embed_hosts, language)
 
 
@@ -169,7 +185,7 @@ def build(options: BuildOptions) -> BuildResult:
         return result
     if "netlify" in options.redirects:
         result.pages.append(Page(redirects.NETLIFY_FILE, redirects.netlify(config, site)))
-    static = list(site.static) + [_asset(src, out) for src, out in theme.assets.values()]
+    result.static = static = list(site.static) + [_asset(src, out) for src, out in theme.assets.values()]
     clashes = output_clashes(root, site, result.pages, static, theme, options.redirects)
     if indexer is not None:
         # The search index owns /pagefind/: nothing else may be published there.

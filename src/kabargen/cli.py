@@ -96,6 +96,19 @@ def check_command(source, drafts, base_url, now, strict, quiet, jobs, fmt) -> No
         click.echo(f"OK: {len(site.releases)} releases and pages checked, {len(result.warnings)} warning(s)", err=fmt == "json")
 
 
+@main.command("serve")
+@click.option("--source", "-s", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True, help="The site folder (holding kabargen.yaml).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on; anything but loopback shares drafts with the network.")
+@click.option("--port", "-p", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port to listen on; 0 picks a free one.")
+@click.option("--no-drafts", is_flag=True, help="Show exactly what `kabargen build` publishes: no drafts, no embargoed releases.")
+@click.option("--open", "open_browser", is_flag=True, help="Open the site in the web browser.")
+def serve_command(source, host, port, no_drafts, open_browser) -> None:
+    """Preview the site: build in memory, serve it, rebuild and reload on every save."""
+    from .serve import ServeOptions, serve
+
+    serve(ServeOptions(source=source, host=host, port=port, drafts=not no_drafts, open_browser=open_browser))
+
+
 @main.command("schedule")
 @click.option("--source", "-s", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True, help="The site folder (holding kabargen.yaml).")
 @click.option("--now", "now", metavar="DATETIME", help="List embargoes that lift after this moment (default: now).")

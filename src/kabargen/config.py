@@ -119,7 +119,8 @@ def _as_bool(value: Any) -> bool | None:
 
 
 def _as_int(value: Any) -> int | None:
-    if isinstance(value, str) and re.fullmatch(r"[0-9]+", value.strip()):
+    # Nine digits at most: int() refuses very long digit strings, and no setting needs more.
+    if isinstance(value, str) and re.fullmatch(r"[0-9]{1,9}", value.strip()):
         return int(value)
     return None
 

@@ -26,6 +26,7 @@ import os
 import posixpath
 import re
 import shutil
+import signal
 import time
 import uuid
 import warnings
@@ -439,10 +440,15 @@ def _store(cache: Path, key: str, display: tuple[int, int], files: list[tuple[st
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _quiet_worker() -> None:
+    """Ctrl-C reaches the whole process group: the parent stops the pool, workers stay quiet."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _process_all(jobs: list[Job], workers: int) -> list[Outcome]:
     """Run the jobs, over several processes when there is more than one photo to decode."""
     if workers > 1 and len(jobs) > 1:
-        with ProcessPoolExecutor(min(workers, len(jobs))) as pool:
+        with ProcessPoolExecutor(min(workers, len(jobs)), initializer=_quiet_worker) as pool:
             return list(pool.map(process, jobs, chunksize=1))
     return [process(job) for job in jobs]
 

@@ -14,14 +14,18 @@ import xml.etree.ElementTree as etree
 from urllib.parse import unquote, urlsplit
 
 import markdown
+import markdown.util
 import nh3
+from markdown import inlinepatterns
 from markdown.inlinepatterns import InlineProcessor
+from markdown.postprocessors import Postprocessor
 from markdown.treeprocessors import Treeprocessor
 
 from .errors import ERROR, WARNING
 from .model import Markup
 
-XREF_RE = r"\[\[([^\]\|\n]+?)(?:\|([^\]\n]+?))?\]\]"
+# Bounded lengths: an unclosed "[[" must not make the search run to the end of a huge line.
+XREF_RE = r"\[\[([^\]\|\n]{1,300}?)(?:\|([^\]\n]{1,1000}?))?\]\]"
 _XREF_SOURCE = re.compile(XREF_RE)
 READ_ALSO = re.compile(r"^\s*(baca\s+juga|read\s+also|lihat\s+juga)\s*:?\s*$", re.IGNORECASE)
 URL_SCHEMES = {"http", "https", "mailto", "tel"}
@@ -49,14 +53,23 @@ ALLOWED_ATTRIBUTES = {
 # Tables from Markdown carry `style="text-align: ..."`; nothing else may.
 _ALIGN_STYLE = re.compile(r"^text-align:\s*(left|right|center);?$")
 
+_EMPTY_IFRAME = re.compile(r"<iframe(?![^>]*\ssrc=)[^>]*>.*?</iframe>", re.S)
 _RAW_TAG = re.compile(r"<\s*([a-zA-Z][a-zA-Z0-9-]*)([^<>]*)>", re.S)
 _RAW_ATTR = re.compile(r"([^\s=/\"'<>]+)\s*(?:=\s*(\"[^\"]*\"|'[^']*'|[^\s>]+))?")
 
 
 def allowed_iframe(src: str, embed_hosts: tuple[str, ...]) -> bool:
-    """Whether an iframe source is on an https host the site allows."""
-    parts = urlsplit(src.strip())
-    return parts.scheme == "https" and (parts.hostname or "").lower() in embed_hosts
+    """Whether an iframe source is on an https host the site allows.
+
+    Strict on purpose: browsers read `https://evil.example\\@allowed.host/` as a page of
+    evil.example while Python's URL parser sees allowed.host, so a source with a
+    backslash, a space or control character, a user name or a port is refused.
+    """
+    src = src.strip()
+    if re.search(r"[\x00-\x20\x7f\\]", src):
+        return False
+    parts = urlsplit(src)
+    return parts.scheme.lower() == "https" and parts.netloc.lower() in embed_hosts
 
 
 def url_scheme_ok(url: str) -> bool:
@@ -64,6 +77,159 @@ def url_scheme_ok(url: str) -> bool:
     cleaned = re.sub(r"[\x00-\x20]", "", html.unescape(url))
     match = re.match(r"^([a-zA-Z][a-zA-Z0-9+.-]*):", cleaned)
     return match is None or match.group(1).lower() in URL_SCHEMES
+
+
+# Python-Markdown rebuilds a paragraph's whole text after every inline match and scans
+# from each "[" to the end of the paragraph for its "]": fine for paragraphs of normal
+# length, quadratic for one of megabytes (a pasted report with no blank lines). Longer
+# paragraphs are split; links are looked for within a bounded window.
+PARAGRAPH_LIMIT = 20_000
+LINK_SCAN_LIMIT = 2_000
+_BRACKET = re.compile(r"[\[\]]")
+_BLOCK_START = re.compile(
+    r"^(?: {4}|\t| {0,3}(?:[>|]|[-*+](?:\s|$)|#{1,6}(?:\s|$)|\d{1,9}[.)](?:\s|$)|\[[^\]]*\]:|[`~]{3}|-{3}|\*{3}|_{3}"
+    r"|</?(?:" + "|".join(sorted(markdown.util.BLOCK_LEVEL_ELEMENTS)) + r")(?:[\s/>]|$)|<!--))",
+    re.IGNORECASE,
+)
+_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-+:?\s*\|")
+_SENTENCE_END = re.compile(r"[.!?]\s")
+
+
+class _BoundedLinks:
+    """Link and image processors that look for the closing bracket and parenthesis nearby only."""
+
+    def getText(self, data, index):  # noqa: N802 - Python-Markdown's API
+        depth = 1
+        for m in _BRACKET.finditer(data, index, min(len(data), index + LINK_SCAN_LIMIT)):
+            depth += 1 if m.group() == "[" else -1
+            if depth == 0:
+                return data[index : m.start()], m.end(), True
+            if depth > 32:  # "[[[[..." is not a link
+                break
+        return "", index, False
+
+    def getLink(self, data, index):  # noqa: N802 - Python-Markdown's API
+        window = data[index : index + LINK_SCAN_LIMIT]
+        if window.startswith("(") and ")" not in window:
+            return "", None, index, False  # cannot close: spare the character-by-character scan
+        href, title, end, handled = super().getLink(window, 0)
+        return href, title, index + end, handled
+
+
+def _bounded(cls):
+    return type("Bounded" + cls.__name__, (_BoundedLinks, cls), {})
+
+
+_LINK_PROCESSORS = (
+    ("reference", inlinepatterns.ReferenceInlineProcessor, inlinepatterns.REFERENCE_RE, 170),
+    ("link", inlinepatterns.LinkInlineProcessor, inlinepatterns.LINK_RE, 160),
+    ("image_link", inlinepatterns.ImageInlineProcessor, inlinepatterns.IMAGE_LINK_RE, 150),
+    ("image_reference", inlinepatterns.ImageReferenceInlineProcessor, inlinepatterns.IMAGE_REFERENCE_RE, 140),
+    ("short_reference", inlinepatterns.ShortReferenceInlineProcessor, inlinepatterns.REFERENCE_RE, 130),
+    ("short_image_ref", inlinepatterns.ShortImageReferenceInlineProcessor, inlinepatterns.IMAGE_REFERENCE_RE, 125),
+)
+
+
+def split_long_paragraphs(lines: list[str], body_line: int) -> tuple[list[str], list[tuple[int, str, str]]]:
+    """Cut plain paragraphs longer than PARAGRAPH_LIMIT into several, with a warning each.
+
+    Only plain text is cut (not lists, quotes, tables, code or HTML), between lines
+    where it can, else after a sentence, else at a space.
+    """
+    out: list[str] = []
+    problems: list[tuple[int, str, str]] = []
+    block: list[str] = []
+    start = 0
+    fence = ""
+
+    def flush() -> None:
+        if sum(len(x) for x in block) <= PARAGRAPH_LIMIT or _BLOCK_START.match(block[0]) or any(_TABLE_RULE.match(x) for x in block):
+            out.extend(block)
+            return
+        size = sum(len(x) for x in block)
+        pieces = 1
+        length = 0
+        for text in block:
+            for part in _cut(text):
+                if length and length + len(part) > PARAGRAPH_LIMIT:
+                    out.append("")
+                    pieces += 1
+                    length = 0
+                out.append(part)
+                length += len(part)
+        problems.append((body_line + start, WARNING, f"a paragraph of {size:,} characters was split into {pieces}: Markdown is slow on very long paragraphs; put blank lines between paragraphs"))
+
+    for index, text in enumerate(lines):
+        stripped = text.lstrip()
+        if fence:
+            out.append(text)
+            if stripped.startswith(fence):
+                fence = ""
+            continue
+        if stripped.startswith(("```", "~~~")):
+            if block:
+                flush()
+                block = []
+            fence = stripped[:3]
+            out.append(text)
+            continue
+        if not stripped:
+            if block:
+                flush()
+                block = []
+            out.append(text)
+            continue
+        if not block:
+            start = index
+        block.append(text)
+    if block:
+        flush()
+    return out, problems
+
+
+def _cut(text: str) -> list[str]:
+    """One line as pieces of at most PARAGRAPH_LIMIT characters, cut after a sentence or at a space."""
+    pieces = []
+    while len(text) > PARAGRAPH_LIMIT:
+        window = text[:PARAGRAPH_LIMIT]
+        ends = [m.end() for m in _SENTENCE_END.finditer(window, PARAGRAPH_LIMIT // 2)]
+        at = ends[-1] if ends else window.rfind(" ", PARAGRAPH_LIMIT // 2) + 1 or PARAGRAPH_LIMIT
+        pieces.append(text[:at].rstrip())
+        text = text[at:].lstrip()
+    pieces.append(text)
+    return pieces
+
+
+class _LineFinder:
+    """The body line where a link's URL is written: searched onwards from the previous link.
+
+    Links are met in document order, so the search is linear in the body however
+    many links it has (a search from the top for each would be quadratic).
+    """
+
+    def __init__(self, lines: list[str], body_line: int):
+        self.text = "\n".join(lines)
+        self.body_line = body_line
+        self.pos = 0  # just after the previous match
+        self.line = body_line  # line of self.pos
+        self.last: tuple[str, int] = ("", body_line)
+
+    def __call__(self, needle: str) -> int:
+        if not needle:
+            return self.body_line
+        if needle == self.last[0]:  # asked again for the same element
+            return self.last[1]
+        at = self.text.find(needle, self.pos)
+        if at < 0:
+            at = self.text.find(needle)
+            if at < 0:
+                return self.body_line
+            self.pos, self.line = 0, self.body_line
+        line = self.line + self.text.count("\n", self.pos, at)
+        self.pos = at + len(needle)
+        self.line = line + needle.count("\n")
+        self.last = (needle, line)
+        return line
 
 
 class _XrefPattern(InlineProcessor):
@@ -165,6 +331,22 @@ def _plain(el) -> str:
     return "".join(parts)
 
 
+class _ScrubRawXrefs(Postprocessor):
+    """Raw HTML may not carry kabargen's own link placeholders (data-xref): only [[slug]] makes them."""
+
+    _ATTR = re.compile(r"(<[a-zA-Z][^<>]*?\s)(data-xref)", re.S)
+
+    def run(self, text):
+        blocks = self.md.htmlStash.rawHtmlBlocks
+        for index, block in enumerate(blocks):
+            if isinstance(block, str) and "data-xref" in block:
+                before = None
+                while before != block:
+                    before, block = block, self._ATTR.sub(r"\1data-raw-xref", block)
+                blocks[index] = block
+        return text
+
+
 class _Extension(markdown.Extension):
     def __init__(self, converter: "Converter"):
         super().__init__()
@@ -172,7 +354,10 @@ class _Extension(markdown.Extension):
 
     def extendMarkdown(self, md):  # noqa: N802 - Python-Markdown's API
         md.inlinePatterns.register(_XrefPattern(XREF_RE, md), "kabargen-xref", 185)
+        for name, cls, pattern, priority in _LINK_PROCESSORS:
+            md.inlinePatterns.register(_bounded(cls)(pattern, md), name, priority)
         md.treeprocessors.register(_Collect(md, self.converter), "kabargen-collect", 5)
+        md.postprocessors.register(_ScrubRawXrefs(md), "kabargen-scrub-xrefs", 35)  # before raw_html (30)
 
 
 class Converter:
@@ -207,15 +392,13 @@ class Converter:
     def convert(self, body: str, rel: str, body_line: int = 1) -> Markup:
         """Convert one body. `rel` is the file's path under content/, for relative links."""
         lines = body.split("\n")
-
-        def find(needle: str) -> int:
-            for index, text in enumerate(lines):
-                if needle and needle in text:
-                    return body_line + index
-            return body_line
-
+        find = _LineFinder(lines, body_line)
         problems: list[tuple[int, str, str]] = []
         problems.extend(self._raw_html_problems(lines, body_line))
+        split, split_problems = split_long_paragraphs(lines, body_line)
+        if split_problems:
+            problems.extend(split_problems)
+            body = "\n".join(split)
         self.state = {"rel": rel, "find": find, "problems": problems, "xrefs": [], "files": [], "first": ""}
         xrefs: list[tuple[str, int]] = []
         for index, text in enumerate(lines):
@@ -236,6 +419,8 @@ class Converter:
             link_rel=None,
             strip_comments=True,
         )
+        # An iframe whose source was refused would be an empty box: drop it.
+        clean = _EMPTY_IFRAME.sub("", clean)
         first = re.sub(r"\s+", " ", self.state["first"]).strip()
         words = len(re.findall(r"\w+", re.sub(r"<[^>]+>", " ", clean)))
         return Markup(
@@ -264,12 +449,15 @@ class Converter:
                     continue
                 for attr in _RAW_ATTR.finditer(m.group(2)):
                     key = attr.group(1).lower()
-                    value = (attr.group(2) or "").strip("\"'")
+                    value = html.unescape((attr.group(2) or "").strip("\"'"))
                     if key.startswith("on"):
                         problems.append((line, WARNING, f"event handler {key}= on <{name}> was removed"))
                     elif key in {"href", "src"} and not url_scheme_ok(value):
                         problems.append((line, WARNING, f"{key}={value[:40]!r} on <{name}> uses a scheme that is not allowed: removed"))
                     elif name == "iframe" and key == "src" and not allowed_iframe(value, self.embed_hosts):
-                        host = urlsplit(value).hostname or value
-                        problems.append((line, WARNING, f"iframe from {host!r} was removed: add the host to embed_hosts in kabargen.yaml to allow it"))
+                        host = urlsplit(value.strip()).hostname or value
+                        if host.lower() in self.embed_hosts:
+                            problems.append((line, WARNING, f"iframe source {value[:60]!r} was removed: only a plain https://{host}/... address is allowed (no backslash, spaces, user name or port)"))
+                        else:
+                            problems.append((line, WARNING, f"iframe from {host!r} was removed: add the host to embed_hosts in kabargen.yaml to allow it"))
         return problems

@@ -6,6 +6,14 @@ import re
 import unicodedata
 
 _SEPARATORS = re.compile(r"[\s_\-–—/\\.]+")
+# A slug is one folder name in the output: file systems allow 255 bytes, and a URL
+# that long is no use to anyone. Non-Latin letters take 2-4 bytes each in UTF-8.
+MAX_SLUG_BYTES = 200
+
+
+def slug_too_long(slug: str) -> bool:
+    """Whether a slug is too long to be a folder name in the output."""
+    return len(slug.encode("utf-8")) > MAX_SLUG_BYTES
 
 
 def slugify(text: str) -> str:

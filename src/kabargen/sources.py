@@ -39,44 +39,75 @@ class Scan:
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
 
+# Version-control folders are never published, not even from static/ (which keeps other dot-files).
+VCS_DIRS = {".git", ".hg", ".svn", ".bzr"}
+
+
 def walk(folder: Path, site_root: Path, scan: Scan, skip_hidden: bool = True) -> list[tuple[Path, str]]:
-    """List files under FOLDER (sorted), leaving out leftovers and links that leave the site."""
+    """List files under FOLDER (sorted), leaving out leftovers and links that leave the site.
+
+    A symbolic link is followed only when it stays inside the site folder and out of
+    its hidden parts (.git, .kabargen-cache): a link to /etc/passwd or ../.git/config
+    must not be published. A folder reached twice through links is walked once.
+    """
     found: list[tuple[Path, str]] = []
     if not folder.is_dir():
         return found
     root_real = site_root.resolve()
+    seen_dirs: set[Path] = set()  # real paths of folders walked (or about to be, through a link)
     for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
         here = Path(dirpath)
+        seen_dirs.add(here.resolve())
         keep_dirs = []
         for name in sorted(dirnames):
-            if skip_hidden and name.startswith("."):
+            if (skip_hidden and name.startswith(".")) or name in VCS_DIRS:
                 continue
             sub = here / name
-            if sub.is_symlink() and not _inside(sub, root_real):
-                scan.diagnostics.append(warning(display_path(sub), 0, "symbolic link leads outside the site folder: not followed"))
-                continue
+            if sub.is_symlink():
+                problem = _link_problem(sub, root_real)
+                if problem:
+                    scan.diagnostics.append(warning(display_path(sub), 0, problem))
+                    continue
+                real = sub.resolve()
+                if real in seen_dirs:  # an ancestor (a loop) or a folder already linked
+                    scan.diagnostics.append(warning(display_path(sub), 0, "symbolic link leads back into a folder already read: not followed"))
+                    continue
+                seen_dirs.add(real)
             keep_dirs.append(name)
         dirnames[:] = keep_dirs
         for name in sorted(filenames):
             if ignored(name) or (skip_hidden and name.startswith(".")):
                 continue
             path = here / name
-            if path.is_symlink() and not _inside(path, root_real):
-                scan.diagnostics.append(warning(display_path(path), 0, "symbolic link leads outside the site folder: not followed"))
-                continue
+            if path.is_symlink():
+                problem = _link_problem(path, root_real)
+                if problem:
+                    scan.diagnostics.append(warning(display_path(path), 0, problem))
+                    continue
             if not path.is_file():
+                if not path.exists():
+                    scan.diagnostics.append(warning(display_path(path), 0, "broken symbolic link: its target does not exist; not published"))
                 continue
             found.append((path, path.relative_to(folder).as_posix()))
     found.sort(key=lambda item: item[1])
     return found
 
 
-def _inside(path: Path, root_real: Path) -> bool:
+def _link_problem(path: Path, root_real: Path) -> str:
+    """Why a symbolic link may not be followed, or "" when it may."""
     try:
-        path.resolve().relative_to(root_real)
-        return True
-    except (ValueError, OSError, RuntimeError):
-        return False
+        real = path.resolve(strict=True)
+    except FileNotFoundError:
+        return ""  # broken: reported by the caller
+    except (OSError, RuntimeError):
+        return "symbolic link cannot be resolved (a loop?): not followed"
+    try:
+        inside = real.relative_to(root_real)
+    except ValueError:
+        return "symbolic link leads outside the site folder: not followed"
+    if any(part.startswith(".") for part in inside.parts):
+        return f"symbolic link leads into the hidden {inside.parts[0]}/ of the site folder: not followed"
+    return ""
 
 
 def scan_content(site_root: Path) -> Scan:

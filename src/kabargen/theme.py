@@ -12,6 +12,7 @@ import jinja2
 from . import yamlload
 from .config import Config
 from .errors import ConfigError, error
+from .sources import VCS_DIRS, ignored
 
 # Only these are fingerprinted: fonts and images are referenced from CSS by plain name.
 FINGERPRINTED = {".css", ".js"}
@@ -59,6 +60,8 @@ def load_theme(config: Config) -> Theme:
     if static.is_dir():
         for path in sorted(p for p in static.rglob("*") if p.is_file()):
             rel = path.relative_to(static).as_posix()
+            if any(ignored(part) or part in VCS_DIRS for part in rel.split("/")):
+                continue  # an editor's leftover beside a theme file is not a theme file
             out = rel
             if path.suffix in FINGERPRINTED:
                 short = hashlib.sha256(path.read_bytes()).hexdigest()[:8]
