@@ -28,9 +28,11 @@ def test_every_page_type_is_written(basic):
         "tag/index.html", "tag/umkm/index.html", "tag/desauji/index.html", "tag/umkm/feed.xml",
         "penulis/index.html", "penulis/sari-wulandari/index.html", "penulis/hendra-gunawan/index.html",
         "arsip/2025/index.html", "feed.xml", "sitemap.xml", "robots.txt", "404.html",
-        "media/materi.pdf", "media/foto.jpg",
+        "media/materi.pdf",
     ]:
         assert (out / rel).is_file(), rel
+    # The lead photo goes out as resized copies; the original stays home (docs/images.md).
+    assert not (out / "media/foto.jpg").exists() and list((out / "media/_v").glob("foto-*-800.webp"))
     page = (out / "rilis/2025/05/pelatihan-umkm/index.html").read_text()
     assert "Penulis: <a href=\"/penulis/sari-wulandari/\">Sari Wulandari</a> (Tenaga Ahli Peliputan)" in page
     assert "Fotografer: <a href=\"/penulis/dodi-pratama/\">Dodi Pratama</a>" in page

@@ -16,7 +16,7 @@ from .assemble import assemble, parse_date
 from .config import Config, load_config
 from .errors import Diagnostic, UsageError, sort_diagnostics, warning
 from .markup import Converter
-from . import redirects, search
+from . import images, redirects, search
 from .model import Markup, Page, Site, Source, StaticFile
 from .render import render_site
 from .sources import Scan, scan_content, walk
@@ -56,6 +56,7 @@ class BuildResult:
     seconds: float = 0.0
     output: Path | None = None
     extra_files: list[Path] = field(default_factory=list)  # written outside the output folder
+    images: images.ImageReport | None = None  # photo work done (processed is 0 on a warm rebuild)
     search_index: str = ""  # "built", "reused" (from the cache) or "" (search off or unavailable)
 
     @property
@@ -165,6 +166,17 @@ def build(options: BuildOptions) -> BuildResult:
         result.seconds = time.perf_counter() - started
         return result
     env = make_environment(theme)
+    photos = images.publish(config, root, site, scan.sources, markups, files, options.jobs, store=options.write)
+    result.images = photos.report
+    photo_problems = photos.diagnostics
+    if options.strict:
+        photo_problems = [Diagnostic(d.path, d.line, "error", d.message) for d in photo_problems]
+    result.diagnostics = sort_diagnostics(result.diagnostics + photo_problems)
+    if result.errors:
+        result.seconds = time.perf_counter() - started
+        return result
+    site = result.site = images.rewrite_bodies(config, photos.site, images.body_renderer(env))
+    env.globals.update(images.template_globals(config, site))
     try:
         result.pages = render_site(config, site, env, theme)
     except jinja2.TemplateError as exc:

@@ -282,6 +282,9 @@ def _summary(result: BuildResult, err: bool = False) -> None:
         f"in {result.seconds:.2f} s -> {result.output}",
         err=err,
     )
+    photos = result.images
+    if photos and photos.photos:
+        click.echo(f"Photos: {photos.photos} ({photos.processed} resized, {photos.cached} from the cache) in {photos.seconds:.2f} s", err=err)
     line = held_back_line(result.config, site)
     if line:
         click.echo(line, err=err)
