@@ -9,6 +9,17 @@ from markupsafe import escape
 from conftest import build_site, read_tree, run_cli
 from hostile import PAYLOAD, audit_page, audit_tree, diagnostics, front_matter, jsonld_of, yaml_quote
 
+
+def small_jpeg() -> bytes:
+    """A real, tiny JPEG: the build resizes lead photos, so a fake one is rightly an error."""
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), (40, 90, 140)).save(buffer, "JPEG")
+    return buffer.getvalue()
+
 ATOM = "{http://www.w3.org/2005/Atom}"
 CONFIG = "title: Siaran Pers Uji\nbase_url: https://pers.example.go.id/\n"
 Q = yaml_quote(PAYLOAD)
@@ -41,7 +52,7 @@ def hostile_site(make_site):
         "kabargen.yaml": CONFIG,
         "content/a.md": full,
         "content/b.md": withdrawn,
-        "content/media/foto.jpg": b"\xff\xd8",
+        "content/media/foto.jpg": small_jpeg(),
         "content/media/berkas.pdf": b"%PDF",
     })
 
@@ -128,7 +139,7 @@ BAD_URLS = [
 
 
 def test_bad_url_schemes_in_front_matter_are_errors_with_their_line(make_site):
-    files = {"kabargen.yaml": CONFIG, "content/media/foto.jpg": b"\xff\xd8"}
+    files = {"kabargen.yaml": CONFIG, "content/media/foto.jpg": small_jpeg()}
     for i, url in enumerate(BAD_URLS):
         files[f"content/r{i}.md"] = front_matter({
             "title": f"Rilis {i}", "date": "2025-05-15 10:00", "byline": "[Rina]",
