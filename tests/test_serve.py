@@ -85,8 +85,11 @@ class Events:
             pass
 
     def next(self) -> str:
-        """The data of the next event (keep-alive comments skipped)."""
+        """The data of the next event (keep-alive comments skipped); fail after TIMEOUT seconds."""
+        deadline = time.monotonic() + TIMEOUT
         while True:
+            # Keep-alive comments arrive more often than the socket times out: count time here.
+            assert time.monotonic() < deadline, f"no reload announced within {TIMEOUT} s"
             line = self.stream.readline()
             assert line, "the event stream ended"
             if line.startswith(b"data: "):

@@ -671,6 +671,9 @@ class Preview:
         """Build again, swap in the result, and announce it when what is served changed."""
         started = time.perf_counter()
         result: BuildResult | None = None
+        # Watch a folder made since the last build (templates/, say) before this build reads it:
+        # a save there after the build has read it must start the next one.
+        self._update_watches()
         try:
             result = build(BuildOptions(source=self.root, drafts=self.options.drafts, jobs=self.options.jobs, write=False))
             diagnostics = result.diagnostics
@@ -720,6 +723,9 @@ class Preview:
         if not same:
             self._count += 1
             generation = f"{self._boot}-{self._count}"
+        # Watch the theme the new config names before anyone hears of this build: an edit made
+        # right after a tab reloads must not fall between the build and the watch.
+        self._update_watches()
         # The terminal first: by the time a tab reloads, the line that explains it is there.
         self._report(State(site=site, errors=errors, warnings=warnings, generation=generation, language=language), initial, changed, seconds, same)
         with self._changed:
@@ -731,7 +737,6 @@ class Preview:
             self._changed.notify_all()
         if fresh and site.search_key and site.search_key != site.index_key:
             self._search.request(site.search_key, result.pages)
-        self._update_watches()
 
     def _index_ready(self, key: str, files: dict[str, str]) -> None:
         """A search index is ready: serve it if the pages being served are still the ones it indexes."""
