@@ -458,3 +458,44 @@ def test_body_picture_keeps_the_sanitizer_guarantees(make_site):
     assert body.count("<picture>") == 2 and 'loading="eager"' not in body
     tags = re.findall(r"<(\w+)", body)
     assert set(tags) <= {"div", "p", "picture", "source", "img"}, tags
+
+
+def test_serve_reads_the_cache_and_makes_missing_copies_in_a_private_folder(make_site):
+    import http.client
+
+    from kabargen.serve import Preview, ServeOptions
+
+    root = make_site({
+        "kabargen.yaml": CONFIG,
+        "content/media/a.jpg": photo(900, 600),
+        "content/rilis/a.md": release(image=lead("media/a.jpg")),
+    })
+
+    def serve_once() -> tuple[Path, list[Path]]:
+        preview = Preview(ServeOptions(source=root, port=0, jobs=1), echo=lambda *args, **kwargs: None)
+        preview.start()
+        try:
+            page = preview.state.site.pages["rilis/2025/05/a/index.html"].decode()
+            url = re.search(r'srcset="(/media/_v/a-[0-9a-f]{8}-480\.webp) 480w', page).group(1)
+            conn = http.client.HTTPConnection("127.0.0.1", preview.port, timeout=20)
+            conn.request("GET", url)
+            response = conn.getresponse()
+            assert (response.status, response.getheader("Content-Type")) == (200, "image/webp")
+            assert opened_bytes(response.read()).size == (480, 320)
+            private = preview._photos
+            return private, sorted(private.rglob("meta.json"))
+        finally:
+            preview.stop()
+
+    private, made = serve_once()
+    assert made and not private.exists()  # made in the preview's own folder, removed on exit
+    assert not (root / ".kabargen-cache").exists() and not (root / "public").exists()
+    assert build_site(root).ok
+    _, made = serve_once()
+    assert made == []  # everything came from the site's cache
+
+
+def opened_bytes(data: bytes) -> Image.Image:
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    return image

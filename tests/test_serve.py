@@ -34,6 +34,9 @@ def site(tmp_path) -> Path:
     shutil.copytree(SITES / "basic", root)
     (root / "static").mkdir()
     (root / "static" / "CNAME").write_text("pers.example.go.id\n")
+    # The lead photo's original is published too, so /media/foto.jpg is a file to serve (docs/images.md).
+    with open(root / "kabargen.yaml", "a", encoding="utf-8") as config:
+        config.write("images: {publish_originals: true}\n")
     return root
 
 

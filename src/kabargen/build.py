@@ -41,6 +41,8 @@ class BuildOptions:
     write: bool = True
     render: bool = True  # False: stop after checking (kabargen schedule needs only the Site)
     redirects: tuple[str, ...] = ()  # "netlify", "nginx": aliases as real redirects too
+    read_only: bool = False  # kabargen check: caches are read, never written (photos are only checked)
+    photo_cache: Path | None = None  # kabargen serve: photo copies .kabargen-cache/ lacks are made here
 
 
 @dataclass
@@ -166,7 +168,7 @@ def build(options: BuildOptions) -> BuildResult:
         result.seconds = time.perf_counter() - started
         return result
     env = make_environment(theme)
-    photos = images.publish(config, root, site, scan.sources, markups, files, options.jobs, store=options.write)
+    photos = images.publish(config, root, site, scan.sources, markups, files, options.jobs, store=not options.read_only, private=options.photo_cache)
     result.images = photos.report
     photo_problems = photos.diagnostics
     if options.strict:

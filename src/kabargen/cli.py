@@ -87,7 +87,7 @@ def build_command(source, drafts, base_url, now, strict, quiet, jobs, output, re
 @_format_option
 def check_command(source, drafts, base_url, now, strict, quiet, jobs, fmt) -> None:
     """Check every release and the config; write nothing."""
-    result = _run(BuildOptions(source=source, drafts=drafts, base_url=base_url, now=now, strict=strict, jobs=jobs, write=False), quiet, fmt)
+    result = _run(BuildOptions(source=source, drafts=drafts, base_url=base_url, now=now, strict=strict, jobs=jobs, write=False, read_only=True), quiet, fmt)
     _print_diagnostics(result, quiet, fmt)
     if not result.ok:
         raise ContentError(f"{len(result.errors)} error(s)")

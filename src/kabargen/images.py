@@ -541,6 +541,7 @@ def publish(
     files: Mapping[str, tuple[str, int]],
     jobs: int = 0,
     store: bool = True,
+    private: Path | None = None,
     now: Callable[[], float] = time.time,
 ) -> PhotoResult:
     """Make (or take from the cache) the copies of every photo the site shows; return the new Site.
@@ -549,6 +550,8 @@ def publish(
     copy, `pictures` describes every photo, `static` lists the copies instead of originals
     that are not to be published, and `logo_card` is set when the logo could be made one.
     With store False (kabargen check) the photos are only checked and nothing is written.
+    With a `private` folder (kabargen serve), the site's cache is only read: copies it lacks
+    are made in that folder instead.
     """
     started = time.perf_counter()
     by_rel = {s.rel: s for s in sources}
@@ -557,6 +560,8 @@ def publish(
     diagnostics: list[Diagnostic] = []
     settings = _settings_digest(config.images.widths)
     cache = root / CACHE_DIR
+    made_in = private or cache  # where new entries go
+    where: dict[str, Path] = {}  # cache key -> the folder holding that entry
     logo = (config.organization or {}).get("logo")
     logo_rel = posixpath.normpath(unquote(logo.strip()).lstrip("/")) if isinstance(logo, str) and logo.strip() else ""
 
@@ -582,13 +587,16 @@ def publish(
         for product in products:
             key = hashlib.sha256(f"{digest}:{settings[product]}".encode()).hexdigest()
             keys[(rel, product)] = key
-            meta = _read_entry(cache, key)
-            if meta is None:
-                missing.append((product, key))
+            for folder in (cache, private) if private else (cache,):
+                meta = _read_entry(folder, key)
+                if meta is not None:
+                    entries[key], where[key] = meta, folder
+                    break
             else:
-                entries[key] = meta
+                missing.append((product, key))
+                where[key] = made_in
         if missing:
-            work.append(Job(src=path, rel=rel, products=tuple(missing), widths=config.images.widths, cache=str(cache), store=store))
+            work.append(Job(src=path, rel=rel, products=tuple(missing), widths=config.images.widths, cache=str(made_in), store=store))
         elif rel in uses:
             report.cached += 1
 
@@ -627,7 +635,7 @@ def publish(
         stem = _stem(rel)
         set_key = keys[(rel, SET)]
         meta = entries[set_key]
-        folder = _entry_dir(cache, set_key)
+        folder = _entry_dir(where[set_key], set_key)
         webp, fallback = [], []
         for item in meta["files"]:
             width = item["width"]
@@ -640,12 +648,12 @@ def publish(
             card_key = keys[(rel, CARD)]
             item = entries[card_key]["files"][0]
             path = f"{VARIANT_DIR}/{stem}-{card_key[:8]}-card.jpg"
-            static[path] = StaticFile(src=str(_entry_dir(cache, card_key) / item["name"]), path=path)
+            static[path] = StaticFile(src=str(_entry_dir(where[card_key], card_key) / item["name"]), path=path)
             card = _variant(config, path, item)
         if (rel, ORIGINAL) in keys:
             original_key = keys[(rel, ORIGINAL)]
             item = entries[original_key]["files"][0]
-            static[rel] = StaticFile(src=str(_entry_dir(cache, original_key) / item["name"]), path=rel)
+            static[rel] = StaticFile(src=str(_entry_dir(where[original_key], original_key) / item["name"]), path=rel)
         else:
             withheld.add(rel)
         webp.sort(key=lambda v: v.width)
@@ -657,7 +665,7 @@ def publish(
         logo_key = keys[(logo_rel, LOGO)]
         item = entries[logo_key]["files"][0]
         path = f"{VARIANT_DIR}/{_stem(logo_rel)}-{logo_key[:8]}-card.png"
-        static[path] = StaticFile(src=str(_entry_dir(cache, logo_key) / item["name"]), path=path)
+        static[path] = StaticFile(src=str(_entry_dir(where[logo_key], logo_key) / item["name"]), path=path)
         logo_card = _variant(config, path, item)
 
     files_out = [f for f in site.static if f.path not in withheld and f.path not in static]
@@ -670,7 +678,7 @@ def publish(
         pictures=dict(sorted(pictures.items())),
         logo_card=logo_card,
     )
-    if store:
+    if store and private is None:
         _prune(cache, set(keys.values()), now())
     report.seconds = time.perf_counter() - started
     return PhotoResult(new_site, diagnostics, report)

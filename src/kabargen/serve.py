@@ -483,6 +483,8 @@ class Preview:
         self._server_thread: threading.Thread | None = None
         self.server: ThreadingHTTPServer | None = None
         self._search: SearchIndex | None = None
+        # Photo copies that .kabargen-cache/ lacks are made here: the preview writes nothing in the site.
+        self._photos: Path | None = None
 
     # -- life cycle --------------------------------------------------------------------------
 
@@ -553,11 +555,17 @@ class Preview:
         self._finish_build()
         if self._search is not None:
             self._search.stop()
+        self._remove_photos()
 
     def abort(self) -> None:
         """Stop Pagefind and remove the private folder without waiting for anything."""
         if self._search is not None:
             self._search.abort()
+        self._remove_photos()
+
+    def _remove_photos(self) -> None:
+        if self._photos is not None:
+            shutil.rmtree(self._photos, ignore_errors=True)
 
     def _finish_build(self) -> None:
         """Wait for a build in progress to end.
@@ -675,7 +683,9 @@ class Preview:
         # a save there after the build has read it must start the next one.
         self._update_watches()
         try:
-            result = build(BuildOptions(source=self.root, drafts=self.options.drafts, jobs=self.options.jobs, write=False))
+            if self._photos is None:
+                self._photos = Path(tempfile.mkdtemp(prefix="kabargen-serve-photos-")).resolve()
+            result = build(BuildOptions(source=self.root, drafts=self.options.drafts, jobs=self.options.jobs, write=False, photo_cache=self._photos))
             diagnostics = result.diagnostics
         except ConfigError as exc:
             diagnostics = exc.diagnostics
@@ -775,9 +785,10 @@ class Preview:
             return self._state.generation
 
     def readable(self, src: str) -> bool:
-        """Whether a copied file still lies inside the site, the theme or the private folder after symlinks."""
+        """Whether a copied file still lies inside the site, the theme or a private folder after symlinks."""
         real = os.path.realpath(src)
         roots = self._allowed_roots + ((str(self._search.folder),) if self._search is not None else ())
+        roots += (str(self._photos),) if self._photos is not None else ()
         return any(real == root or real.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
 
 

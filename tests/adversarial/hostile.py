@@ -20,17 +20,6 @@ PAYLOAD = (
 )
 
 
-def jpeg(color=(180, 40, 40), size=(64, 48)) -> bytes:
-    """A small real JPEG: photos are read and resized, so a few fake bytes would not do."""
-    import io
-
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.new("RGB", size, color).save(buffer, "JPEG", quality=80)
-    return buffer.getvalue()
-
-
 def yaml_quote(text: str) -> str:
     """TEXT as a YAML double-quoted scalar that reads back exactly (any character but surrogates)."""
     out = ['"']

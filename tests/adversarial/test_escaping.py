@@ -6,8 +6,8 @@ import feedparser
 import pytest
 from markupsafe import escape
 
-from conftest import build_site, read_tree, run_cli
-from hostile import PAYLOAD, audit_page, audit_tree, diagnostics, front_matter, jpeg, jsonld_of, yaml_quote
+from conftest import build_site, jpeg, read_tree, run_cli
+from hostile import PAYLOAD, audit_page, audit_tree, diagnostics, front_matter, jsonld_of, yaml_quote
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 CONFIG = "title: Siaran Pers Uji\nbase_url: https://pers.example.go.id/\n"

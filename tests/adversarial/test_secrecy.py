@@ -11,17 +11,17 @@ import xml.etree.ElementTree as ET
 import feedparser
 import pytest
 
-from conftest import build_site, read_tree, run_cli
-from hostile import diagnostics, find_everywhere, jpeg
+from conftest import build_site, jpeg, read_tree, run_cli
+from hostile import diagnostics, find_everywhere
 
 NOW = "2025-06-01 00:00"
 ATOM = "{http://www.w3.org/2005/Atom}"
 
 SITE = {
     "kabargen.yaml": "title: Siaran Pers Uji\nbase_url: https://pers.example.go.id/\nper_page: 1\n",
-    "content/media/bersama.jpg": jpeg((20, 120, 20)),
+    "content/media/bersama.jpg": jpeg(color=(20, 120, 20)),
     "content/media/umum.pdf": b"%PDF lampiran umum",
-    "content/media/foto-draf-zx7qz.jpg": jpeg((20, 20, 120)),
+    "content/media/foto-draf-zx7qz.jpg": jpeg(color=(20, 20, 120)),
     "content/media/keputusan-draf-zx7qz.pdf": b"%PDF keputusan draf",
     "content/media/lampiran-tubuh-zx7qz.pdf": b"%PDF lampiran di tubuh draf",
     "content/media/sk-embargo-zx9zz.pdf": b"%PDF surat keputusan embargo",
