@@ -163,6 +163,29 @@ def test_output_may_not_be_the_site_or_content(basic):
     assert (basic / "content/halaman/tentang.md").exists()
 
 
+def test_a_folder_of_other_files_is_never_replaced(basic, tmp_path):
+    documents = tmp_path / "Documents"
+    documents.mkdir()
+    (documents / "laporan.docx").write_bytes(b"laporan tahunan")
+    checkout = tmp_path / "gh-pages"
+    (checkout / ".git").mkdir(parents=True)
+    (checkout / ".git" / "HEAD").write_text("ref: refs/heads/gh-pages\n")
+    (checkout / "index.html").write_text("situs lama")
+    for target, why in [(documents, "no index.html"), (checkout, "a .git folder")]:
+        result = run_cli("build", "--source", str(basic), "--output", str(target))
+        assert result.returncode == 2 and why in result.stderr and "kabargen did not write" in result.stderr, result.stderr
+    assert read_tree(documents) == {"laporan.docx": b"laporan tahunan"}
+    assert (checkout / ".git" / "HEAD").read_text() == "ref: refs/heads/gh-pages\n"
+
+    # An empty folder, and then the folder kabargen built, are fine.
+    fresh = tmp_path / "kosong"
+    fresh.mkdir()
+    for _ in range(2):
+        result = run_cli("build", "--source", str(basic), "--output", str(fresh))
+        assert result.returncode == 0, result.stderr
+    assert (fresh / "index.html").exists()
+
+
 def test_check_writes_nothing(basic):
     result = run_cli("check", "--source", str(basic))
     assert result.returncode == 0, result.stderr

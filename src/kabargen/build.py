@@ -101,6 +101,33 @@ def check_output(root: Path, output: Path) -> None:
             raise UsageError(f"--output {output} would replace {protected}: choose a separate folder such as public/")
         if protected != root.resolve() and protected in out.parents:
             raise UsageError(f"--output {output} lies inside {protected}: choose a separate folder such as public/")
+    foreign = foreign_output(out)
+    if foreign:
+        raise UsageError(
+            f"--output {output} holds {foreign}, which kabargen did not write; the whole folder is replaced "
+            "on every build, so choose an empty folder (or one kabargen built) such as public/")
+
+
+def foreign_output(out: Path) -> str:
+    """What in an existing output folder shows kabargen did not build it ('' when it may be replaced).
+
+    Every build replaces the whole folder, so a folder of someone's own files (--output ~/Documents)
+    or a git checkout (a gh-pages worktree, whose .git would go) must be refused, never emptied. A
+    folder kabargen built always has index.html; an empty one is fine.
+    """
+    try:
+        names = sorted(os.listdir(out))
+    except FileNotFoundError:
+        return ""
+    except OSError as exc:
+        return f"a folder that cannot be read ({exc.strerror})"
+    if not names:
+        return ""
+    if ".git" in names:
+        return "a .git folder"
+    if "index.html" not in names:
+        return f"{len(names)} item(s) but no index.html (such as {names[0]})"
+    return ""
 
 
 _WORKER: dict = {}
