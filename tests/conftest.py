@@ -52,6 +52,17 @@ def make_site(tmp_path):
     return make
 
 
+def jpeg(width: int = 64, height: int = 48, color: tuple[int, int, int] = (90, 120, 160)) -> bytes:
+    """A real (small) JPEG: photos that releases show are decoded and resized by the build."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), color).save(out, "JPEG")
+    return out.getvalue()
+
+
 def build_site(root: Path, **options) -> BuildResult:
     """Build in-process (to root/public unless told otherwise) and return the result."""
     options.setdefault("output", root / "public")

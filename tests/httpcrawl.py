@@ -111,6 +111,8 @@ class Links(HTMLParser):
             for candidate in a["srcset"].split(","):
                 if candidate.strip():
                     self.urls.append(candidate.strip().split()[0])
+        if tag == "meta" and (a.get("property") or a.get("name")) in {"og:image", "twitter:image"} and a.get("content"):
+            self.urls.append(a["content"])
         if tag == "meta" and (a.get("http-equiv") or "").lower() == "refresh":
             content = a.get("content") or ""
             if "url=" in content.lower():

@@ -28,9 +28,11 @@ def test_every_page_type_is_written(basic):
         "tag/index.html", "tag/umkm/index.html", "tag/desauji/index.html", "tag/umkm/feed.xml",
         "penulis/index.html", "penulis/sari-wulandari/index.html", "penulis/hendra-gunawan/index.html",
         "arsip/2025/index.html", "feed.xml", "sitemap.xml", "robots.txt", "404.html",
-        "media/materi.pdf", "media/foto.jpg",
+        "media/materi.pdf",
     ]:
         assert (out / rel).is_file(), rel
+    # The lead photo goes out as resized copies; the original stays home (docs/images.md).
+    assert not (out / "media/foto.jpg").exists() and list((out / "media/_v").glob("foto-*-800.webp"))
     page = (out / "rilis/2025/05/pelatihan-umkm/index.html").read_text()
     assert "Penulis: <a href=\"/penulis/sari-wulandari/\">Sari Wulandari</a> (Tenaga Ahli Peliputan)" in page
     assert "Fotografer: <a href=\"/penulis/dodi-pratama/\">Dodi Pratama</a>" in page
@@ -159,6 +161,29 @@ def test_output_may_not_be_the_site_or_content(basic):
         result = run_cli("build", "--source", str(basic), "--output", str(target))
         assert result.returncode == 2, target
     assert (basic / "content/halaman/tentang.md").exists()
+
+
+def test_a_folder_of_other_files_is_never_replaced(basic, tmp_path):
+    documents = tmp_path / "Documents"
+    documents.mkdir()
+    (documents / "laporan.docx").write_bytes(b"laporan tahunan")
+    checkout = tmp_path / "gh-pages"
+    (checkout / ".git").mkdir(parents=True)
+    (checkout / ".git" / "HEAD").write_text("ref: refs/heads/gh-pages\n")
+    (checkout / "index.html").write_text("situs lama")
+    for target, why in [(documents, "no index.html"), (checkout, "a .git folder")]:
+        result = run_cli("build", "--source", str(basic), "--output", str(target))
+        assert result.returncode == 2 and why in result.stderr and "kabargen did not write" in result.stderr, result.stderr
+    assert read_tree(documents) == {"laporan.docx": b"laporan tahunan"}
+    assert (checkout / ".git" / "HEAD").read_text() == "ref: refs/heads/gh-pages\n"
+
+    # An empty folder, and then the folder kabargen built, are fine.
+    fresh = tmp_path / "kosong"
+    fresh.mkdir()
+    for _ in range(2):
+        result = run_cli("build", "--source", str(basic), "--output", str(fresh))
+        assert result.returncode == 0, result.stderr
+    assert (fresh / "index.html").exists()
 
 
 def test_check_writes_nothing(basic):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 from urllib.parse import urljoin
 
 import pytest
+from PIL import Image
 
 from conftest import build_site, run_cli
 from httpcrawl import fetch, page_links, serve
@@ -206,7 +208,9 @@ def test_fetch_media_downloads_over_http_and_rewrites_the_links(make_site, tmp_p
     """--fetch-media against a real HTTP server on 127.0.0.1 (the only network a test may use)."""
     host = tmp_path / "lama"
     (host / "wp-content/uploads/2025/04").mkdir(parents=True)
-    jpeg = b"\xff\xd8\xff\xe0" + b"foto-panen" * 50
+    photo = io.BytesIO()
+    Image.new("RGB", (640, 480), (90, 140, 60)).save(photo, "JPEG")  # a real photo: the build resizes it
+    jpeg = photo.getvalue()
     (host / "wp-content/uploads/2025/04/panen-padi.jpg").write_bytes(jpeg)
     root = make_site({"kabargen.yaml": CONFIG})
     with serve(host) as base:
@@ -225,7 +229,9 @@ def test_fetch_media_downloads_over_http_and_rewrites_the_links(make_site, tmp_p
     assert "](/media/wp/panen-padi.jpg)" in body and base not in body
     result = build_site(root)
     assert result.ok, [d.format() for d in result.errors]
-    assert (root / "public/media/wp/panen-padi.jpg").read_bytes() == jpeg
+    # Shown as resized copies; the original itself is not published (docs/images.md).
+    assert list((root / "public/media/_v").glob("panen-padi-*-640.webp"))
+    assert not (root / "public/media/wp/panen-padi.jpg").exists()
 
 
 def test_feed_from_an_http_url(make_site):

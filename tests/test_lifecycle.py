@@ -307,7 +307,7 @@ def test_static_clash_with_generated_pages_is_an_error_and_nothing_is_written(ma
     })
     out = root / "public"
     out.mkdir()
-    (out / "lama.html").write_text("situs lama")
+    (out / "index.html").write_text("situs lama")
     result = run_cli("build", cwd=root)
     assert result.returncode == 1
     lines = [line for line in result.stderr.splitlines() if ": error: " in line]
@@ -319,7 +319,7 @@ def test_static_clash_with_generated_pages_is_an_error_and_nothing_is_written(ma
     for path, what in expected.items():
         assert f"{path}: error: {path} clashes with {what} that kabargen generates" in "\n".join(lines), (path, result.stderr)
     assert len(lines) == len(expected)
-    assert read_tree(out) == {"lama.html": b"situs lama"}
+    assert read_tree(out) == {"index.html": b"situs lama"}
 
 
 def test_static_clash_with_a_theme_asset_or_a_folder(make_site):

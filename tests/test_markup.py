@@ -13,6 +13,14 @@ def test_cross_links_are_placeholders_with_lines():
     assert '<a data-xref="rilis-ketiga">teks ini</a>' in m.html
 
 
+def test_cross_link_syntax_shown_in_code_is_text_not_a_link():
+    body = "Tulis `[[slug-contoh]]` untuk menaut.\n\n```\n[[di-blok-kode]]\n```\n\n    [[kode-menjorok]]\n\nLihat [[rilis-nyata]]."
+    m = convert(body)
+    assert m.xrefs == (("rilis-nyata", 18),)
+    assert "<code>[[slug-contoh]]</code>" in m.html and "[[di-blok-kode]]" in m.html and "[[kode-menjorok]]" in m.html
+    assert m.html.count("data-xref") == 1
+
+
 def test_read_also_paragraph_becomes_callout():
     m = convert("Paragraf.\n\nBaca Juga: [[rilis-lain]]\n\nBaca juga [[x]] di dalam kalimat.")
     assert '<aside class="read-also"><strong>Baca Juga:</strong> <a data-xref="rilis-lain"></a></aside>' in m.html

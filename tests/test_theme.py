@@ -322,7 +322,10 @@ def test_release_head_has_canonical_description_open_graph_and_twitter_card(site
     assert _meta(page, "og:description") == summary and _meta(page, "twitter:description") == summary
     assert _meta(page, "og:type") == "article" and _meta(page, "og:url") == url
     assert _meta(page, "og:title") == _meta(page, "twitter:title") == text(page.h1)
-    assert _meta(page, "og:image") == _meta(page, "twitter:image") == SITE + "media/rakor-internet-desa-2025.jpg"
+    # The lead photo's 1200x630 social card (docs/images.md).
+    assert _meta(page, "og:image") == _meta(page, "twitter:image")
+    assert re.fullmatch(re.escape(SITE) + r"media/_v/rakor-internet-desa-2025-[0-9a-f]{8}-card\.jpg", _meta(page, "og:image"))
+    assert (_meta(page, "og:image:width"), _meta(page, "og:image:height"), _meta(page, "og:image:type")) == ("1200", "630", "image/jpeg")
     assert _meta(page, "og:image:alt").startswith("Peserta rapat koordinasi")
     assert _meta(page, "twitter:card") == "summary_large_image"
     assert _meta(page, "og:locale") == "id_ID" and _meta(page, "og:site_name") == "Siaran Pers Diskominfo Kabupaten Contoh"
@@ -333,7 +336,7 @@ def test_release_head_has_canonical_description_open_graph_and_twitter_card(site
 def test_pages_without_a_photo_fall_back_to_the_logo_and_a_small_card(site_id):
     for url in [PLAIN, "", "tag/banjir/", "penulis/"]:
         page = soup(site_id, url)
-        assert _meta(page, "og:image") == SITE + "media/logo.png", url
+        assert re.fullmatch(re.escape(SITE) + r"media/_v/logo-[0-9a-f]{8}-card\.png", _meta(page, "og:image")), url
         assert _meta(page, "twitter:card") == "summary", url
         assert page.find("link", rel="canonical")["href"] == SITE + url
         assert _meta(page, "description"), url
@@ -346,7 +349,7 @@ def test_jsonld_news_article_is_complete(site_id):
     assert data["datePublished"] == "2025-05-14T10:00:00+08:00" and data["dateModified"] == "2025-05-15T08:00:00+08:00"
     assert data["author"][0] == {"@type": "Person", "name": "Rahmat Hidayatullah", "jobTitle": "Tenaga Ahli Peliputan", "url": SITE + "penulis/rahmat-hidayatullah/"}
     assert [e["jobTitle"] for e in data["editor"]] == ["Pranata Humas Ahli Muda", "Kepala Bidang Informasi dan Komunikasi Publik"]
-    assert data["image"][0]["url"] == SITE + "media/rakor-internet-desa-2025.jpg"
+    assert re.fullmatch(re.escape(SITE) + r"media/_v/rakor-internet-desa-2025-[0-9a-f]{8}-1600\.jpg", data["image"][0]["url"])
     publisher = data["publisher"]
     assert publisher["@type"] == "GovernmentOrganization" and publisher["name"] == "Dinas Komunikasi dan Informatika Kabupaten Contoh"
     assert publisher["logo"]["url"] == SITE + "media/logo.png"
@@ -381,7 +384,7 @@ def test_site_feed_parses_and_carries_every_field(site_id):
     assert {t.term for t in entry.tags} == {"internetdesa", "diskominfocontoh", "pemkabcontoh", "transformasidigital"}
     content = entry.content[0].value
     assert "Satu Kabupaten, Satu Jaringan" in content
-    assert SITE + "media/rakor-internet-desa-2025.jpg" in content
+    assert re.search(re.escape(SITE) + r"media/_v/rakor-internet-desa-2025-[0-9a-f]{8}-1600\.jpg", content)
     assert SITE + "media/paparan-internet-desa-2025.pdf" in content
     assert "Jumlah desa yang belum terhubung diperbaiki" in content
     withdrawn = next(e for e in feed.entries if e.link == SITE + WITHDRAWN)

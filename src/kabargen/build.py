@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
+import tempfile
 
 import jinja2
 import time
@@ -16,7 +17,7 @@ from .assemble import assemble, parse_date
 from .cache import CACHE_DIR, BuildCache, PageReuse
 from .config import Config, load_config
 from .errors import Diagnostic, UsageError, sort_diagnostics, warning
-from . import redirects, search
+from . import images, redirects, search
 from .model import Page, Site, StaticFile
 from .parallel import read_content, render_pages
 from .render import Renderer
@@ -40,6 +41,8 @@ class BuildOptions:
     render: bool = True  # False: stop after checking (kabargen schedule needs only the Site)
     redirects: tuple[str, ...] = ()  # "netlify", "nginx": aliases as real redirects too
     cache: bool = True  # read (and, when writing, update) SOURCE/.kabargen-cache
+    read_only: bool = False  # kabargen check: caches are read, never written (photos are only checked)
+    photo_cache: Path | None = None  # kabargen serve: photo copies .kabargen-cache/ lacks are made here
 
 
 @dataclass
@@ -58,6 +61,7 @@ class BuildResult:
     output: Path | None = None
     extra_files: list[Path] = field(default_factory=list)  # written outside the output folder
     timings: dict[str, float] = field(default_factory=dict)  # seconds per phase (for profiling)
+    images: images.ImageReport | None = None  # photo work done (processed is 0 on a warm rebuild)
     search_index: str = ""  # "built", "reused" (from the cache) or "" (search off or unavailable)
 
     @property
@@ -98,6 +102,33 @@ def check_output(root: Path, output: Path) -> None:
             raise UsageError(f"--output {output} would replace {protected}: choose a separate folder such as public/")
         if protected != root.resolve() and protected in out.parents:
             raise UsageError(f"--output {output} lies inside {protected}: choose a separate folder such as public/")
+    foreign = foreign_output(out)
+    if foreign:
+        raise UsageError(
+            f"--output {output} holds {foreign}, which kabargen did not write; the whole folder is replaced "
+            "on every build, so choose an empty folder (or one kabargen built) such as public/")
+
+
+def foreign_output(out: Path) -> str:
+    """What in an existing output folder shows kabargen did not build it ('' when it may be replaced).
+
+    Every build replaces the whole folder, so a folder of someone's own files (--output ~/Documents)
+    or a git checkout (a gh-pages worktree, whose .git would go) must be refused, never emptied. A
+    folder kabargen built always has index.html; an empty one is fine.
+    """
+    try:
+        names = sorted(os.listdir(out))
+    except FileNotFoundError:
+        return ""
+    except OSError as exc:
+        return f"a folder that cannot be read ({exc.strerror})"
+    if not names:
+        return ""
+    if ".git" in names:
+        return "a .git folder"
+    if "index.html" not in names:
+        return f"{len(names)} item(s) but no index.html (such as {names[0]})"
+    return ""
 
 
 def build(options: BuildOptions) -> BuildResult:
@@ -132,9 +163,14 @@ def _build(options: BuildOptions) -> BuildResult:
     output = (options.output if options.output is not None else root / "public")
     if options.write:
         check_output(root, output)
-    if not options.write:
-        return _build_site(options, started, root, config, diagnostics, output, None)
-    with OutputLock(output):
+    with contextlib.ExitStack() as stack:
+        if not options.cache and options.photo_cache is None:
+            # --no-cache: photo copies are made in a folder of this build's own, removed after it.
+            folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="kabargen-photos-"))
+            options = replace(options, photo_cache=Path(folder))
+        if not options.write:
+            return _build_site(options, started, root, config, diagnostics, output, None)
+        stack.enter_context(OutputLock(output))
         spare = spare_path(output, root / CACHE_DIR) if options.cache else None
         survey = Survey(output, spare)
         try:
@@ -159,7 +195,7 @@ class _Phases:
 def _build_site(options: BuildOptions, started: float, root: Path, config: Config, diagnostics: list[Diagnostic], output: Path, survey: "Survey | None") -> BuildResult:
     now = parse_now(options.now, config) if isinstance(options.now, str) else (options.now or datetime.now(timezone.utc))
     theme = load_theme(config)
-    cache = BuildCache(root, enabled=options.cache, writable=options.write)
+    cache = BuildCache(root, enabled=options.cache, writable=options.write and not options.read_only)
     phases = _Phases()
     scan, markups = read_content(root, config, cache, options.jobs)
     cache.save()
@@ -170,9 +206,6 @@ def _build_site(options: BuildOptions, started: float, root: Path, config: Confi
     files = {rel: (str(path), path.stat().st_size) for path, rel in scan.files}
     site, problems = assemble(config, scan.sources, markups, files, now, options.drafts, site_static, scan.failed)
     phases.mark("assemble")
-    # The parsed files are in the Site now; let them go before rendering forks processes.
-    del scan, markups
-    cache.forget_sources()
     diagnostics += problems
     if not config.absolute:
         diagnostics.append(warning(config.path, 1, f"base_url {config.base_url!r} has no host: sitemap, feeds and canonical links are written relative; set base_url: https://your-site/ to publish"))
@@ -191,6 +224,21 @@ def _build_site(options: BuildOptions, started: float, root: Path, config: Confi
         result.seconds = time.perf_counter() - started
         return result
     env = make_environment(theme)
+    photos = images.publish(config, root, site, scan.sources, markups, files, options.jobs, store=not options.read_only, private=options.photo_cache, use_cache=options.cache)
+    # The parsed files are in the Site now; let them go before rendering forks processes.
+    del scan, markups
+    cache.forget_sources()
+    result.images = photos.report
+    photo_problems = photos.diagnostics
+    if options.strict:
+        photo_problems = [Diagnostic(d.path, d.line, "error", d.message) for d in photo_problems]
+    result.diagnostics = sort_diagnostics(result.diagnostics + photo_problems)
+    if result.errors:
+        result.seconds = time.perf_counter() - started
+        return result
+    site = result.site = images.rewrite_bodies(config, photos.site, images.body_renderer(env))
+    env.globals.update(images.template_globals(config, site))
+    phases.mark("photos")
     records = cache.output_records(output)
     reuse = PageReuse(cache, output, records, (theme.name, theme.digest, options.drafts)) if options.cache else None
     staging = Staging(output, records, survey) if options.write else None

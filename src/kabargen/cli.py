@@ -88,7 +88,7 @@ def build_command(source, drafts, base_url, now, strict, quiet, jobs, no_cache, 
 @_format_option
 def check_command(source, drafts, base_url, now, strict, quiet, jobs, no_cache, fmt) -> None:
     """Check every release and the config; write nothing."""
-    result = _run(BuildOptions(source=source, drafts=drafts, base_url=base_url, now=now, strict=strict, jobs=jobs, write=False, cache=not no_cache), quiet, fmt)
+    result = _run(BuildOptions(source=source, drafts=drafts, base_url=base_url, now=now, strict=strict, jobs=jobs, write=False, read_only=True, cache=not no_cache), quiet, fmt)
     _print_diagnostics(result, quiet, fmt)
     if not result.ok:
         raise ContentError(f"{len(result.errors)} error(s)")
@@ -283,6 +283,9 @@ def _summary(result: BuildResult, err: bool = False) -> None:
         f"in {result.seconds:.2f} s -> {result.output}",
         err=err,
     )
+    photos = result.images
+    if photos and photos.photos:
+        click.echo(f"Photos: {photos.photos} ({photos.processed} resized, {photos.cached} from the cache) in {photos.seconds:.2f} s", err=err)
     line = held_back_line(result.config, site)
     if line:
         click.echo(line, err=err)

@@ -33,9 +33,20 @@ PERMALINK_FIELDS = {
 
 KNOWN_KEYS = {
     "title", "base_url", "language", "timezone", "theme", "per_page", "feed_limit",
-    "permalinks", "organization", "defaults", "strings", "embed_hosts", "numbering", "search",
+    "permalinks", "organization", "defaults", "strings", "embed_hosts", "numbering", "search", "images",
 }
 LANGUAGES = {"id", "en"}
+IMAGE_KEYS = {"widths", "publish_originals"}
+# Narrower than a phone is useless; wider than a 4K screen only costs bytes.
+IMAGE_WIDTH_RANGE = (16, 4096)
+
+
+@dataclass(frozen=True)
+class ImageConfig:
+    """How photos are published: the widths made of each, and whether the original goes out too."""
+
+    widths: tuple[int, ...] = (480, 960, 1600)
+    publish_originals: bool = False
 
 
 @dataclass(frozen=True)
@@ -57,7 +68,10 @@ class Config:
     embed_hosts: tuple[str, ...] = ()
     numbering: str = ""
     search: bool = True
+    images: ImageConfig = field(default_factory=ImageConfig)
+    # Where the config came from, for messages only: never on a page, so not in page fingerprints.
     path: str = field(default=CONFIG_FILE, metadata={"fingerprint": False})  # as shown in diagnostics
+    lines: Mapping[str, int] = field(default_factory=dict, compare=False, repr=False, metadata={"fingerprint": False})  # dotted key -> line
 
     @property
     def tz(self) -> ZoneInfo:
@@ -143,7 +157,7 @@ def parse_config(data: Any, lines: Mapping[str, int], root: Path, shown: str = C
         data = {}
     if not isinstance(data, dict):
         raise ConfigError([error(shown, 1, "the config must be a mapping of keys to values")])
-    values: dict[str, Any] = {"root": root, "path": shown}
+    values: dict[str, Any] = {"root": root, "path": shown, "lines": dict(lines)}
     for key in data:
         if key not in KNOWN_KEYS:
             problems.append(warning(shown, line(key), f"unknown key {key!r}{_suggest(key, KNOWN_KEYS)}"))
@@ -255,10 +269,39 @@ def parse_config(data: Any, lines: Mapping[str, int], root: Path, shown: str = C
         else:
             values["search"] = flag
 
+    if "images" in data and data["images"] is not None:
+        values["images"] = _image_config(data["images"], bad, lambda key, message: problems.append(warning(shown, line(key), message)))
+
     errors = [p for p in problems if p.is_error]
     if errors:
         raise ConfigError(problems)
     return Config(**values), [p for p in problems if not p.is_error]
+
+
+def _image_config(raw: Any, bad, warn) -> ImageConfig:
+    """The `images` mapping: widths of the resized copies and whether originals are published."""
+    if not isinstance(raw, dict):
+        bad("images", "'images' must be a mapping like {widths: [480, 960, 1600], publish_originals: false}")
+        return ImageConfig()
+    config = ImageConfig()
+    for key in raw:
+        if key not in IMAGE_KEYS:
+            warn(f"images.{key}", f"unknown key {key!r} in 'images'{_suggest(key, IMAGE_KEYS)}")
+    if "widths" in raw:
+        low, high = IMAGE_WIDTH_RANGE
+        items = raw["widths"] if isinstance(raw["widths"], list) else None
+        widths = [_as_int(w) for w in items or []]
+        if not widths or any(w is None or not low <= w <= high for w in widths):
+            bad("images.widths", f"'images.widths' must be a list of pixel widths from {low} to {high}, e.g. [480, 960, 1600]")
+        else:
+            config = ImageConfig(widths=tuple(sorted(set(widths))), publish_originals=config.publish_originals)
+    if "publish_originals" in raw:
+        flag = _as_bool(raw["publish_originals"])
+        if flag is None:
+            bad("images.publish_originals", "'images.publish_originals' must be true or false")
+        else:
+            config = ImageConfig(widths=config.widths, publish_originals=flag)
+    return config
 
 
 def check_permalink(kind: str, pattern: Any) -> str:

@@ -11,6 +11,7 @@ import html
 import posixpath
 import re
 import xml.etree.ElementTree as etree
+from collections import Counter
 from urllib.parse import unquote, urlsplit
 
 import markdown
@@ -232,10 +233,46 @@ class _LineFinder:
         return line
 
 
+_CODE_SPAN = re.compile(r"(`+).*?\1")
+
+
+def _source_lines_of(made: list[str], lines: list[str], body_line: int) -> list[tuple[str, int]]:
+    """The [[slug]] links Markdown made, each with its line in the file.
+
+    Only links Markdown actually made count: `[[slug]]` shown in code (a code span, a fenced or
+    indented block) is text, not a link. Lines come from the source, code left out, in order.
+    """
+    wanted = Counter(made)
+    found: list[tuple[str, int]] = []
+    fence = ""
+    for index, text in enumerate(lines):
+        stripped = text.lstrip()
+        if fence:
+            if stripped.startswith(fence):
+                fence = ""
+            continue
+        if stripped.startswith(("```", "~~~")):
+            fence = stripped[:3]
+            continue
+        for m in _XREF_SOURCE.finditer(_CODE_SPAN.sub(lambda c: " " * len(c.group(0)), text)):
+            slug = m.group(1).strip()
+            if wanted[slug] > 0:
+                wanted[slug] -= 1
+                found.append((slug, body_line + index))
+    # A link the line scan could not place (one split over lines, say) is reported at the body's start.
+    found.extend((slug, body_line) for slug in sorted(wanted.elements()))
+    return found
+
+
 class _XrefPattern(InlineProcessor):
+    def __init__(self, pattern: str, md, converter):
+        super().__init__(pattern, md)
+        self.converter = converter
+
     def handleMatch(self, m, data):  # noqa: N802 - Python-Markdown's API
         el = etree.Element("a")
         el.set("data-xref", m.group(1).strip())
+        self.converter.state["made"].append(m.group(1).strip())
         if m.group(2):
             el.text = m.group(2).strip()
         return el, m.start(0), m.end(0)
@@ -409,7 +446,7 @@ class _Extension(markdown.Extension):
         self.converter = converter
 
     def extendMarkdown(self, md):  # noqa: N802 - Python-Markdown's API
-        md.inlinePatterns.register(_XrefPattern(XREF_RE, md), "kabargen-xref", 185)
+        md.inlinePatterns.register(_XrefPattern(XREF_RE, md, self.converter), "kabargen-xref", 185)
         for name, cls, pattern, priority in _LINK_PROCESSORS:
             md.inlinePatterns.register(_bounded(cls)(pattern, md), name, priority)
         md.treeprocessors.register(_Collect(md, self.converter), "kabargen-collect", 5)
@@ -457,15 +494,13 @@ class Converter:
             problems.extend(split_problems)
             body = "\n".join(split)
         self.state = {"rel": rel, "find": find, "problems": problems, "xrefs": [], "files": [], "first": ""}
-        xrefs: list[tuple[str, int]] = []
-        for index, text in enumerate(lines):
-            for m in _XREF_SOURCE.finditer(text):
-                xrefs.append((m.group(1).strip(), body_line + index))
+        self.state["made"] = []
         self.md.reset()
         try:
             raw_html = self.md.convert(body)
         finally:
             self.md.reset()
+        xrefs = _source_lines_of(self.state["made"], lines, body_line)
         xrefs.extend(self.state["xrefs"])
         clean = nh3.clean(
             raw_html,

@@ -70,10 +70,41 @@ class Link:
 @dataclass(frozen=True)
 class Image:
     src: str  # content-relative path
-    url: str
+    url: str  # site path of the file to show (after the photos step: its largest resized copy)
     alt: str
     caption: str
     credit: str
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One resized copy of a photo as published."""
+
+    path: str  # output path, e.g. "media/_v/rakor-1a2b3c4d-480.webp"
+    url: str  # the link to it from any page (base path + path)
+    width: int
+    height: int
+    type: str  # MIME type: image/webp, image/jpeg, image/png
+
+
+@dataclass(frozen=True)
+class Picture:
+    """A photo a release shows, with its resized copies and its social card."""
+
+    src: str  # content-relative path of the original
+    width: int  # of the largest copy, orientation applied
+    height: int
+    webp: tuple[Variant, ...]  # narrowest first
+    fallback: tuple[Variant, ...]  # JPEG (PNG when the photo has transparency), narrowest first
+    card: Variant | None = None  # 1200x630 crop for og:image
+
+    @property
+    def largest(self) -> Variant:
+        return self.fallback[-1]
+
+    @property
+    def smallest(self) -> Variant:
+        return self.fallback[0]
 
 
 @dataclass(frozen=True)
@@ -205,6 +236,8 @@ class Site:
     held_back: tuple[str, ...] = ()  # slugs of releases not published yet (for the summary)
     next_embargo: datetime | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    pictures: Mapping[str, Picture] = field(default_factory=dict)  # by content-relative source path
+    logo_card: Variant | None = None  # the organization logo on a 1200x630 canvas
 
 
 @dataclass(frozen=True)

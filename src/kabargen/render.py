@@ -63,7 +63,10 @@ class PageMeta:
     og_type: str = "website"
     image: str = ""  # absolute URL of the page's picture (the lead image, else the logo)
     image_alt: str = ""
-    large_image: bool = False  # a real photo: Twitter's summary_large_image card
+    image_width: int = 0  # set for the social cards the photos step made (1200x630)
+    image_height: int = 0
+    image_type: str = ""
+    large_image: bool = False  # a 1200x630 card or a real photo: Twitter's summary_large_image card
     published: datetime | None = None
     modified: datetime | None = None
     tags: tuple[str, ...] = ()
@@ -485,12 +488,19 @@ class Renderer:
         return self.crumbs((self.t("archive_heading", year=year), archive.url)) if archive else self.crumbs()
 
     def _image_meta(self, release: Release | None = None) -> dict[str, Any]:
-        """og:image and friends: the lead photo, else the office's logo."""
+        """og:image and friends: the lead photo's 1200x630 social card, else the office's logo on one."""
+        org_name = _text((self.config.organization or {}).get("name")) or self.config.title
+        picture = self.site.pictures.get(release.image.src) if release is not None and release.image else None
+        if picture is not None and picture.card is not None:
+            return {"image": self.abs_url(picture.card.path), "image_alt": release.image.alt or release.title, "large_image": True, **_card_size(picture.card)}
         if release is not None and release.image:
             return {"image": self.abs_url(release.image.url), "image_alt": release.image.alt, "large_image": True}
+        if self.site.logo_card is not None:
+            # A logo is shown whole in the small "summary" card too: it sits in the card's middle square.
+            return {"image": self.abs_url(self.site.logo_card.path), "image_alt": org_name, **_card_size(self.site.logo_card)}
         logo = (self.config.organization or {}).get("logo")
         if _text(logo):
-            return {"image": self.abs_url(logo), "image_alt": _text((self.config.organization or {}).get("name")) or self.config.title}
+            return {"image": self.abs_url(logo), "image_alt": org_name}
         return {}
 
     def site_description(self) -> str:
@@ -757,6 +767,11 @@ class Renderer:
         lines.append("Disallow: /" if self.site.drafts else "Allow: /")
         lines.append(f"Sitemap: {self.abs_url('sitemap.xml')}")
         return Page("robots.txt", ("\n".join(lines) + "\n").encode("utf-8"))
+
+
+def _card_size(card) -> dict[str, Any]:
+    """og:image:width, height and type of a social card (a model Variant)."""
+    return {"image_width": card.width, "image_height": card.height, "image_type": card.type}
 
 
 def _text(value: Any) -> str:

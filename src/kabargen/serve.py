@@ -483,6 +483,8 @@ class Preview:
         self._server_thread: threading.Thread | None = None
         self.server: ThreadingHTTPServer | None = None
         self._search: SearchIndex | None = None
+        # Photo copies that .kabargen-cache/ lacks are made here: the preview writes nothing in the site.
+        self._photos: Path | None = None
 
     # -- life cycle --------------------------------------------------------------------------
 
@@ -553,11 +555,17 @@ class Preview:
         self._finish_build()
         if self._search is not None:
             self._search.stop()
+        self._remove_photos()
 
     def abort(self) -> None:
         """Stop Pagefind and remove the private folder without waiting for anything."""
         if self._search is not None:
             self._search.abort()
+        self._remove_photos()
+
+    def _remove_photos(self) -> None:
+        if self._photos is not None:
+            shutil.rmtree(self._photos, ignore_errors=True)
 
     def _finish_build(self) -> None:
         """Wait for a build in progress to end.
@@ -671,8 +679,13 @@ class Preview:
         """Build again, swap in the result, and announce it when what is served changed."""
         started = time.perf_counter()
         result: BuildResult | None = None
+        # Watch a folder made since the last build (templates/, say) before this build reads it:
+        # a save there after the build has read it must start the next one.
+        self._update_watches()
         try:
-            result = build(BuildOptions(source=self.root, drafts=self.options.drafts, jobs=self.options.jobs, write=False))
+            if self._photos is None:
+                self._photos = Path(tempfile.mkdtemp(prefix="kabargen-serve-photos-")).resolve()
+            result = build(BuildOptions(source=self.root, drafts=self.options.drafts, jobs=self.options.jobs, write=False, photo_cache=self._photos))
             diagnostics = result.diagnostics
         except ConfigError as exc:
             diagnostics = exc.diagnostics
@@ -720,6 +733,9 @@ class Preview:
         if not same:
             self._count += 1
             generation = f"{self._boot}-{self._count}"
+        # Watch the theme the new config names before anyone hears of this build: an edit made
+        # right after a tab reloads must not fall between the build and the watch.
+        self._update_watches()
         # The terminal first: by the time a tab reloads, the line that explains it is there.
         self._report(State(site=site, errors=errors, warnings=warnings, generation=generation, language=language), initial, changed, seconds, same)
         with self._changed:
@@ -731,7 +747,6 @@ class Preview:
             self._changed.notify_all()
         if fresh and site.search_key and site.search_key != site.index_key:
             self._search.request(site.search_key, result.pages)
-        self._update_watches()
 
     def _index_ready(self, key: str, files: dict[str, str]) -> None:
         """A search index is ready: serve it if the pages being served are still the ones it indexes."""
@@ -770,9 +785,10 @@ class Preview:
             return self._state.generation
 
     def readable(self, src: str) -> bool:
-        """Whether a copied file still lies inside the site, the theme or the private folder after symlinks."""
+        """Whether a copied file still lies inside the site, the theme or a private folder after symlinks."""
         real = os.path.realpath(src)
         roots = self._allowed_roots + ((str(self._search.folder),) if self._search is not None else ())
+        roots += (str(self._photos),) if self._photos is not None else ()
         return any(real == root or real.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
 
 

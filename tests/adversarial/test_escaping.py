@@ -6,7 +6,7 @@ import feedparser
 import pytest
 from markupsafe import escape
 
-from conftest import build_site, read_tree, run_cli
+from conftest import build_site, jpeg, read_tree, run_cli
 from hostile import PAYLOAD, audit_page, audit_tree, diagnostics, front_matter, jsonld_of, yaml_quote
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -41,7 +41,7 @@ def hostile_site(make_site):
         "kabargen.yaml": CONFIG,
         "content/a.md": full,
         "content/b.md": withdrawn,
-        "content/media/foto.jpg": b"\xff\xd8",
+        "content/media/foto.jpg": jpeg(),
         "content/media/berkas.pdf": b"%PDF",
     })
 
