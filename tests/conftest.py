@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -61,6 +62,17 @@ def jpeg(width: int = 64, height: int = 48, color: tuple[int, int, int] = (90, 1
     out = io.BytesIO()
     Image.new("RGB", (width, height), color).save(out, "JPEG")
     return out.getvalue()
+
+
+def copy_sample(root: Path, language: str = "", extra_config: str = "") -> Path:
+    """Copy the repository's sample site (config and content) into ROOT; return ROOT."""
+    config = (REPO / "kabargen.yaml").read_text(encoding="utf-8")
+    if language:
+        config = config.replace("language: id", f"language: {language}")
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "kabargen.yaml").write_text(config + extra_config, encoding="utf-8")
+    shutil.copytree(REPO / "content", root / "content")
+    return root
 
 
 def build_site(root: Path, **options) -> BuildResult:

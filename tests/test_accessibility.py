@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import re
-import shutil
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
 from browser import WCAG21_AA, WIDTHS, _axe_script, axe_violations, format_violations, launch_browser, serve_directory, vnu_errors
-from conftest import REPO, build_site
+from conftest import build_site, copy_sample
 
 NOW = "2026-01-01 00:00"
 HEIGHT = {"desktop": 900, "mobile": 844}
@@ -67,9 +66,7 @@ def built(tmp_path_factory) -> dict[str, Path]:
     outs = {}
     for name, language, drafts in (("site", "id", False), ("drafts", "id", True), ("english", "en", False)):
         root = tmp_path_factory.mktemp(name)
-        config = (REPO / "kabargen.yaml").read_text(encoding="utf-8").replace("language: id", f"language: {language}")
-        (root / "kabargen.yaml").write_text(config, encoding="utf-8")
-        shutil.copytree(REPO / "content", root / "content")
+        copy_sample(root, language)
         result = build_site(root, now=NOW, drafts=drafts)
         assert result.ok, result.diagnostics
         outs[name] = root / "public"

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from conftest import REPO, read_tree, run_cli
+from conftest import copy_sample, read_tree, run_cli
 from httpcrawl import serve
 from test_publish import documented_csp
 
@@ -20,8 +20,7 @@ BASE = "https://pers.example.go.id/"
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory):
     root = tmp_path_factory.mktemp("csp")
-    shutil.copy(REPO / "kabargen.yaml", root / "kabargen.yaml")
-    shutil.copytree(REPO / "content", root / "content")
+    copy_sample(root)
     result = run_cli("build", "--source", str(root), "--now", "2026-01-01 00:00")
     assert result.returncode == 0, result.stderr
     return root / "public"

@@ -1,15 +1,13 @@
 """A release's life: renamed (aliases), withdrawn, corrected; static/ files; capped feeds."""
 
 import json
-import os
 import re
-import shutil
 
 import feedparser
 import pytest
 
 from conftest import build_site, read_tree, release, run_cli
-from httpcrawl import crawl, fetch, page_links, serve
+from httpcrawl import fetch, page_links, serve
 
 BASE = "https://pers.example.go.id/"
 

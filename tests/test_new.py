@@ -44,7 +44,7 @@ def test_new_writes_a_release_with_the_defaults_and_prints_its_path(make_site):
 
 
 def test_the_date_is_now_in_the_site_time_zone_to_the_minute(make_site):
-    from datetime import datetime, timedelta
+    from datetime import datetime
     from zoneinfo import ZoneInfo
 
     root = make_site({"kabargen.yaml": CONFIG})

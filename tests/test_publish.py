@@ -3,13 +3,12 @@
 import os
 import re
 from urllib.parse import urlsplit
-import shutil
 import tomllib
 
 import pytest
 import yaml
 
-from conftest import REPO, build_site, read_tree, release, run_cli
+from conftest import REPO, build_site, copy_sample, read_tree, release, run_cli
 from httpcrawl import crawl, fetch, serve
 
 PUBLIC = "https://diskominfo-contoh.github.io/siaran-pers/"
@@ -18,8 +17,7 @@ PUBLIC = "https://diskominfo-contoh.github.io/siaran-pers/"
 @pytest.fixture(scope="module")
 def sub_path_site(tmp_path_factory):
     root = tmp_path_factory.mktemp("subpath")
-    shutil.copy(REPO / "kabargen.yaml", root / "kabargen.yaml")
-    shutil.copytree(REPO / "content", root / "content")
+    copy_sample(root)
     (root / "static").mkdir()
     (root / "static/.nojekyll").write_bytes(b"")
     result = run_cli("build", "--source", str(root), "--base-url", PUBLIC, "--now", "2026-01-01 00:00")

@@ -1,10 +1,9 @@
 """The sample site at the repository root builds with every feature visible."""
 
-import shutil
 
 import pytest
 
-from conftest import REPO, grep_tree, run_cli
+from conftest import copy_sample, grep_tree, run_cli
 
 HIDDEN_MARKERS = [
     "RAHASIADRAF", "RAHASIAEMBARGO", "rahasia-draf-khusus", "rahasia-embargo-khusus",
@@ -16,8 +15,7 @@ HIDDEN_MARKERS = [
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory):
     root = tmp_path_factory.mktemp("sample")
-    shutil.copy(REPO / "kabargen.yaml", root / "kabargen.yaml")
-    shutil.copytree(REPO / "content", root / "content")
+    copy_sample(root)
     result = run_cli("build", "--source", str(root), "--now", "2026-01-01 00:00")
     assert result.returncode == 0, result.stderr
     return root / "public", result

@@ -3,13 +3,12 @@
 import gzip
 import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 
 from browser import WIDTHS, axe_violations, format_violations, launch_browser
-from conftest import REPO, build_site, read_tree, release, run_cli
+from conftest import build_site, copy_sample, read_tree, release, run_cli
 from httpcrawl import serve
 from test_publish import documented_csp
 
@@ -20,8 +19,7 @@ MARKERS = ["RAHASIADRAF", "RAHASIAEMBARGO"]  # only in the sample site's draft a
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory):
     root = tmp_path_factory.mktemp("cari")
-    shutil.copy(REPO / "kabargen.yaml", root / "kabargen.yaml")
-    shutil.copytree(REPO / "content", root / "content")
+    copy_sample(root)
     result = run_cli("build", "--source", str(root), "--now", NOW)
     assert result.returncode == 0, result.stderr
     return root / "public"
@@ -287,8 +285,7 @@ def test_without_javascript_the_page_says_so_and_links_to_archives(browser, site
 
 def test_search_works_under_a_sub_path(browser, tmp_path_factory):
     root = tmp_path_factory.mktemp("cari-sub")
-    shutil.copy(REPO / "kabargen.yaml", root / "kabargen.yaml")
-    shutil.copytree(REPO / "content", root / "content")
+    copy_sample(root)
     result = run_cli("build", "--source", str(root), "--now", NOW, "--base-url", "https://contoh.github.io/siaran-pers/")
     assert result.returncode == 0, result.stderr
     context = browser.new_context()

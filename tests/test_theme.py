@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import shutil
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -17,7 +16,7 @@ import feedparser
 import pytest
 from bs4 import BeautifulSoup
 
-from conftest import REPO, build_site, release
+from conftest import build_site, copy_sample, release
 
 NOW = "2026-01-01 00:00"
 SITE = "https://pers.example.go.id/"
@@ -27,10 +26,7 @@ PLAIN = "rilis/2024/01/siaga-banjir-muara-jernih/"  # no image, no corrections
 
 
 def _sample(root: Path, language: str = "id", strings: str = "") -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    config = (REPO / "kabargen.yaml").read_text(encoding="utf-8").replace("language: id", f"language: {language}")
-    (root / "kabargen.yaml").write_text(config + strings, encoding="utf-8")
-    shutil.copytree(REPO / "content", root / "content")
+    copy_sample(root, language, strings)
     result = build_site(root, now=NOW)
     assert result.ok, result.diagnostics
     return root / "public"
