@@ -135,3 +135,16 @@ def test_an_unchanged_file_is_not_converted_again(site, monkeypatch):
     page.write_text(page.read_text(encoding="utf-8") + "\nParagraf baru.\n", encoding="utf-8")
     assert build_site(site, now=NOW).ok
     assert converted == ["rilis/2025/05/rapat-anggaran.md"]
+
+
+def test_a_preview_after_a_build_has_every_page(site):
+    # kabargen serve and check build without writing: pages the output folder already holds
+    # must still come with their bytes, since a preview serves them from memory.
+    built = build_site(site, now=NOW)
+    assert built.ok
+    preview = build_site(site, now=NOW, write=False)
+    assert preview.ok
+    assert [p.output_path for p in preview.pages] == [p.output_path for p in built.pages]
+    assert all(p.data for p in preview.pages)
+    public = read_tree(site / "public")
+    assert {p.output_path: p.data for p in preview.pages} == {p.output_path: public[p.output_path] for p in preview.pages}

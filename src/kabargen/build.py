@@ -240,7 +240,9 @@ def _build_site(options: BuildOptions, started: float, root: Path, config: Confi
     env.globals.update(images.template_globals(config, site))
     phases.mark("photos")
     records = cache.output_records(output)
-    reuse = PageReuse(cache, output, records, (theme.name, theme.digest, options.drafts)) if options.cache else None
+    # Only a build that writes can keep pages from the output folder: a preview or a check
+    # needs every page's bytes, so it renders them all (and spends nothing on fingerprints).
+    reuse = PageReuse(cache, output, records, (theme.name, theme.digest, options.drafts)) if options.cache and options.write else None
     staging = Staging(output, records, survey) if options.write else None
     try:
         outcome = render_pages(
