@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SITES, build_site, read_tree, release, run_cli
+from conftest import SITES, build_site, jpeg, read_tree, release, run_cli
 
 NOW = "2025-06-01 00:00"
 
@@ -227,3 +227,13 @@ def test_building_from_another_folder_reuses_the_pages(site, monkeypatch):
     again = build_site(site, now=NOW)
     # Paths in messages are relative to the current folder; pages do not show them.
     assert again.ok and again.rendered <= 2
+
+
+def test_replacing_a_photo_equals_a_cold_build(site, tmp_path):
+    # The page showing it links to new copies (their names carry the photo's hash), and the
+    # old copies leave the output.
+    before = warm_tree(site)
+    (site / "content/media/foto.jpg").write_bytes(jpeg(96, 64, color=(200, 40, 40)))
+    assert_same_as_cold(site, tmp_path)
+    after = read_tree(site / "public")
+    assert {rel for rel in after if rel.startswith("media/_v/")} != {rel for rel in before if rel.startswith("media/_v/")}
