@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 
 import jinja2
 import time
@@ -21,6 +20,7 @@ from .model import Markup, Page, Site, Source, StaticFile
 from .render import render_site
 from .sources import Scan, scan_content, walk
 from .theme import load_theme, make_environment
+from .workers import forking_quietly, quiet_worker
 from .write import WriteReport, write_site
 
 # Below this many files a process pool costs more than it saves.
@@ -135,7 +135,7 @@ _WORKER: dict = {}
 
 def _init_worker(base_path: str, embed_hosts: tuple[str, ...], language: str) -> None:
     # Ctrl-C reaches the whole process group: the parent stops the pool, workers stay quiet.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    quiet_worker()
     _WORKER["converter"] = Converter(base_path, embed_hosts, language)
 
 
@@ -150,7 +150,9 @@ def convert_all(config: Config, sources: list[Source], jobs: int) -> dict[str, M
     items = [(s.body, s.rel, s.body_line) for s in sources]
     if jobs > 1 and len(items) >= PARALLEL_THRESHOLD:
         with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(config.base_path, config.embed_hosts, config.language)) as pool:
-            results = list(pool.map(_convert_in_worker, items, chunksize=max(1, len(items) // (jobs * 8))))
+            with forking_quietly():  # the first submit forks the workers
+                pending = pool.map(_convert_in_worker, items, chunksize=max(1, len(items) // (jobs * 8)))
+            results = list(pending)
     else:
         converter = Converter(config.base_path, config.embed_hosts, config.language)
         results = [converter.convert(*item) for item in items]
