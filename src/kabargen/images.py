@@ -26,7 +26,6 @@ import os
 import posixpath
 import re
 import shutil
-import signal
 import time
 import uuid
 import warnings
@@ -42,6 +41,7 @@ from .config import Config
 from .errors import Diagnostic, error, warning
 from .model import Picture, Release, Site, Source, StaticFile, Variant
 from .slugs import slugify
+from .workers import forking_quietly, quiet_worker
 
 # What kabargen resizes; other images (GIF animations, SVG drawings) are published as they are.
 PROCESSED_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
@@ -440,16 +440,13 @@ def _store(cache: Path, key: str, display: tuple[int, int], files: list[tuple[st
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _quiet_worker() -> None:
-    """Ctrl-C reaches the whole process group: the parent stops the pool, workers stay quiet."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 def _process_all(jobs: list[Job], workers: int) -> list[Outcome]:
     """Run the jobs, over several processes when there is more than one photo to decode."""
     if workers > 1 and len(jobs) > 1:
-        with ProcessPoolExecutor(min(workers, len(jobs)), initializer=_quiet_worker) as pool:
-            return list(pool.map(process, jobs, chunksize=1))
+        with ProcessPoolExecutor(min(workers, len(jobs)), initializer=quiet_worker) as pool:
+            with forking_quietly():  # the first submit forks the workers
+                pending = pool.map(process, jobs, chunksize=1)
+            return list(pending)
     return [process(job) for job in jobs]
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import os
-import signal
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +21,7 @@ from .config import Config
 from .errors import Diagnostic, error
 from .model import Markup, Page, Source
 from .sources import Scan, display_path, parse_source, walk
+from .workers import forking_quietly, quiet_worker
 
 # Below this many files to convert, starting processes costs more than it saves.
 PARALLEL_THRESHOLD = 64
@@ -58,7 +58,7 @@ def _converter(args: tuple):
 
 def _init_worker(args: tuple) -> None:
     # Ctrl-C reaches the whole process group: the parent stops the pool, workers stay quiet.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    quiet_worker()
     _WORKER["converter"] = _converter(args)
 
 
@@ -156,7 +156,9 @@ def _convert_all(todo: list[tuple[bytes, str, str]], args: tuple, jobs: int) -> 
     if jobs > 1 and len(todo) >= PARALLEL_THRESHOLD:
         batches = [todo[i : i + BATCH] for i in range(0, len(todo), BATCH)]
         with ProcessPoolExecutor(min(jobs, len(batches)), mp_context=pool_context(), initializer=_init_worker, initargs=(args,)) as pool:
-            for batch in pool.map(_convert_batch, batches):
+            with forking_quietly():  # the first submit forks the workers
+                pending = pool.map(_convert_batch, batches)
+            for batch in pending:
                 yield from batch
         return
     if not todo:
@@ -208,7 +210,7 @@ def _render_share(make_renderer: Callable[[tuple[int, int]], Any], share: tuple[
 
 def _share_child(conn, make_renderer, share, staging, on_template_error) -> None:  # pragma: no cover - runs in a fork
     # Ctrl-C reaches the whole process group: the parent stops the build, this process stays quiet.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    quiet_worker()
     try:
         result = ("ok", _render_share(make_renderer, share, staging, on_template_error))
     except BaseException:  # noqa: BLE001 - reported by the parent
@@ -237,7 +239,8 @@ def render_pages(make_renderer: Callable[[tuple[int, int]], Any], release_count:
         for k in range(1, n):
             parent_end, child_end = context.Pipe(duplex=False)
             process = context.Process(target=_share_child, args=(child_end, make_renderer, (k, n), staging, on_template_error), daemon=True)
-            process.start()
+            with forking_quietly():
+                process.start()
             child_end.close()
             children.append((process, parent_end))
     results = [_render_share(make_renderer, (0, n), staging, on_template_error)]

@@ -22,6 +22,7 @@ from typing import Callable, Iterable, Mapping
 
 from .cache import OutputRecord
 from .model import Page, StaticFile
+from .workers import forking_quietly, quiet_worker
 
 STAGING_PREFIX = ".kabargen-staging-"
 _RENAME_EXCHANGE = 2
@@ -183,7 +184,8 @@ class Survey:
             context = multiprocessing.get_context("fork")
             self._conn, child_end = context.Pipe(duplex=False)
             self._process = context.Process(target=_survey_child, args=(child_end, self.output, spare), daemon=True)
-            self._process.start()
+            with forking_quietly():
+                self._process.start()
             child_end.close()
 
     def close(self) -> None:
@@ -217,6 +219,7 @@ def _survey(output: Path, spare: Path | None) -> tuple[dict[str, int], set[str],
 
 
 def _survey_child(conn, output: Path, spare: Path | None) -> None:  # pragma: no cover - runs in a fork
+    quiet_worker()  # Ctrl-C reaches the whole process group: the parent stops this process
     try:
         conn.send(_survey(output, spare))
     except BaseException:  # noqa: BLE001 - the parent lists the folders itself
