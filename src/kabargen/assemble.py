@@ -739,7 +739,8 @@ class Assembler:
     def _related(self, listed, visible, by_slug, by_rel, tag_index) -> dict[str, tuple[Link, ...]]:
         """Resolve 'related' and top each release up to three with those sharing most tags."""
         position = {d.fields["slug"]: i for i, d in enumerate(listed)}
-        tag_order: dict[str, list[str]] = {tag: sorted(slugs, key=lambda s: position[s]) for tag, slugs in tag_index.items()}
+        by_position = position.__getitem__
+        tag_order: dict[str, list[str]] = {tag: sorted(slugs, key=by_position) for tag, slugs in tag_index.items()}
         tag_pos = {tag: {s: i for i, s in enumerate(slugs)} for tag, slugs in tag_order.items()}
         result: dict[str, tuple[Link, ...]] = {}
         for d in visible:
@@ -756,16 +757,19 @@ class Assembler:
                 chosen.add(target.fields["slug"])
                 links.append(Link(title=target.fields["title"], url=target.fields["url"], slug=target.fields["slug"]))
             if f["layout"] == "release" and len(links) < RELATED_COUNT and f["slug"] in position:
-                scores: Counter = Counter()
+                candidates: list[str] = []
                 for tag, _name in f["tags"]:
                     slugs = tag_order.get(tag, [])
                     i = tag_pos[tag][f["slug"]]
                     # Only older releases: a page's box does not change when news is published.
-                    for other in slugs[i + 1 : i + 1 + RELATED_WINDOW]:
-                        if other not in chosen:
-                            scores[other] += 1
-                ranked = sorted(scores.items(), key=lambda kv: (-kv[1], position[kv[0]]))
-                for other, _score in ranked[: RELATED_COUNT - len(links)]:
+                    candidates += slugs[i + 1 : i + 1 + RELATED_WINDOW]
+                # Most shared tags first, then the newest: counted in position order, so
+                # most_common (stable for equal counts) breaks ties by position.
+                candidates.sort(key=by_position)
+                scores = Counter(candidates)
+                for taken in chosen:
+                    scores.pop(taken, None)
+                for other, _score in scores.most_common(RELATED_COUNT - len(links)):
                     t = by_slug[other.casefold()].fields
                     links.append(Link(title=t["title"], url=t["url"], slug=t["slug"]))
             result[f["slug"]] = tuple(links)

@@ -2,29 +2,28 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
+import tempfile
 
 import jinja2
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
 from .assemble import assemble, parse_date
+from .cache import CACHE_DIR, BuildCache, PageReuse
 from .config import Config, load_config
 from .errors import Diagnostic, UsageError, sort_diagnostics, warning
-from .markup import Converter
 from . import images, redirects, search
-from .model import Markup, Page, Site, Source, StaticFile
-from .render import render_site
-from .sources import Scan, scan_content, walk
+from .model import Page, Site, StaticFile
+from .parallel import read_content, render_pages
+from .render import Renderer
+from .sources import Scan, walk
 from .theme import load_theme, make_environment
-from .workers import forking_quietly, quiet_worker
-from .write import WriteReport, write_site
-
-# Below this many files a process pool costs more than it saves.
-PARALLEL_THRESHOLD = 64
+from .write import OutputLock, Staging, Survey, WriteReport, spare_path
 
 
 @dataclass(frozen=True)
@@ -41,6 +40,7 @@ class BuildOptions:
     write: bool = True
     render: bool = True  # False: stop after checking (kabargen schedule needs only the Site)
     redirects: tuple[str, ...] = ()  # "netlify", "nginx": aliases as real redirects too
+    cache: bool = True  # read (and, when writing, update) SOURCE/.kabargen-cache
     read_only: bool = False  # kabargen check: caches are read, never written (photos are only checked)
     photo_cache: Path | None = None  # kabargen serve: photo copies .kabargen-cache/ lacks are made here
 
@@ -51,13 +51,16 @@ class BuildResult:
 
     config: Config | None = None
     site: Site | None = None
+    # Every page, in output order; after a build that wrote, without bytes (data None).
     pages: list[Page] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     report: WriteReport | None = None
+    rendered: int = 0  # pages rendered; the rest were unchanged and kept from the output
     static: list[StaticFile] = field(default_factory=list)  # copied files, also when nothing is written
     seconds: float = 0.0
     output: Path | None = None
     extra_files: list[Path] = field(default_factory=list)  # written outside the output folder
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per phase (for profiling)
     images: images.ImageReport | None = None  # photo work done (processed is 0 on a warm rebuild)
     search_index: str = ""  # "built", "reused" (from the cache) or "" (search off or unavailable)
 
@@ -81,8 +84,6 @@ def parse_now(value: str, config: Config) -> datetime:
     except ValueError as exc:
         raise UsageError(f"--now: {exc}") from None
 
-
-CACHE_DIR = ".kabargen-cache"
 
 
 def check_output(root: Path, output: Path) -> None:
@@ -130,37 +131,29 @@ def foreign_output(out: Path) -> str:
     return ""
 
 
-_WORKER: dict = {}
-
-
-def _init_worker(base_path: str, embed_hosts: tuple[str, ...], language: str) -> None:
-    # Ctrl-C reaches the whole process group: the parent stops the pool, workers stay quiet.
-    quiet_worker()
-    _WORKER["converter"] = Converter(base_path, embed_hosts, language)
-
-
-def _convert_in_worker(item: tuple[str, str, int]) -> Markup:
-    body, rel, line = item
-    return _WORKER["converter"].convert(body, rel, line)
-
-
-def convert_all(config: Config, sources: list[Source], jobs: int) -> dict[str, Markup]:
-    """Convert every body, over several processes when there are many."""
-    jobs = jobs or os.cpu_count() or 1
-    items = [(s.body, s.rel, s.body_line) for s in sources]
-    if jobs > 1 and len(items) >= PARALLEL_THRESHOLD:
-        with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(config.base_path, config.embed_hosts, config.language)) as pool:
-            with forking_quietly():  # the first submit forks the workers
-                pending = pool.map(_convert_in_worker, items, chunksize=max(1, len(items) // (jobs * 8)))
-            results = list(pending)
-    else:
-        converter = Converter(config.base_path, config.embed_hosts, config.language)
-        results = [converter.convert(*item) for item in items]
-    return {s.rel: m for s, m in zip(sources, results)}
-
-
 def build(options: BuildOptions) -> BuildResult:
     """Build (or with write=False, only check) a site. Raises UsageError/ConfigError for exit 2."""
+    with _few_full_collections():
+        return _build(options)
+
+
+@contextlib.contextmanager
+def _few_full_collections():
+    """Keep Python's full garbage collections out of the build.
+
+    A build makes millions of long-lived objects that are freed only at its end; each full
+    collection walks all of them, which cost a third of the assemble step at 10,000
+    releases. Young collections still run, so short-lived cycles are still freed.
+    """
+    before = gc.get_threshold()
+    gc.set_threshold(before[0], before[1], 1_000_000)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
+def _build(options: BuildOptions) -> BuildResult:
     started = time.perf_counter()
     root = options.source.resolve()
     shown_root = os.path.relpath(root)
@@ -170,15 +163,49 @@ def build(options: BuildOptions) -> BuildResult:
     output = (options.output if options.output is not None else root / "public")
     if options.write:
         check_output(root, output)
+    with contextlib.ExitStack() as stack:
+        if not options.cache and options.photo_cache is None:
+            # --no-cache: photo copies are made in a folder of this build's own, removed after it.
+            folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="kabargen-photos-"))
+            options = replace(options, photo_cache=Path(folder))
+        if not options.write:
+            return _build_site(options, started, root, config, diagnostics, output, None)
+        stack.enter_context(OutputLock(output))
+        spare = spare_path(output, root / CACHE_DIR) if options.cache else None
+        survey = Survey(output, spare)
+        try:
+            return _build_site(options, started, root, config, diagnostics, output, survey)
+        finally:
+            survey.close()
+
+
+class _Phases:
+    """Wall time of each phase of a build, for BuildResult.timings."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def mark(self, name: str) -> None:
+        now = time.perf_counter()
+        self.seconds[name] = round(now - self._last, 4)
+        self._last = now
+
+
+def _build_site(options: BuildOptions, started: float, root: Path, config: Config, diagnostics: list[Diagnostic], output: Path, survey: "Survey | None") -> BuildResult:
     now = parse_now(options.now, config) if isinstance(options.now, str) else (options.now or datetime.now(timezone.utc))
     theme = load_theme(config)
-    scan = scan_content(root)
+    cache = BuildCache(root, enabled=options.cache, writable=options.write and not options.read_only)
+    phases = _Phases()
+    scan, markups = read_content(root, config, cache, options.jobs)
+    cache.save()
+    phases.mark("read")
     static_scan = Scan()
     site_static = [(str(path), rel) for path, rel in walk(root / "static", root, static_scan, skip_hidden=False)]
     diagnostics += scan.diagnostics + static_scan.diagnostics
     files = {rel: (str(path), path.stat().st_size) for path, rel in scan.files}
-    markups = convert_all(config, scan.sources, options.jobs)
     site, problems = assemble(config, scan.sources, markups, files, now, options.drafts, site_static, scan.failed)
+    phases.mark("assemble")
     diagnostics += problems
     if not config.absolute:
         diagnostics.append(warning(config.path, 1, f"base_url {config.base_url!r} has no host: sitemap, feeds and canonical links are written relative; set base_url: https://your-site/ to publish"))
@@ -192,12 +219,15 @@ def build(options: BuildOptions) -> BuildResult:
             config = replace(config, search=False)
     if options.strict:
         diagnostics = [Diagnostic(d.path, d.line, "error", d.message) if not d.is_error else d for d in diagnostics]
-    result = BuildResult(config=config, site=site, diagnostics=sort_diagnostics(diagnostics), output=output)
+    result = BuildResult(config=config, site=site, diagnostics=sort_diagnostics(diagnostics), output=output, timings=phases.seconds)
     if result.errors or site is None or not options.render:
         result.seconds = time.perf_counter() - started
         return result
     env = make_environment(theme)
-    photos = images.publish(config, root, site, scan.sources, markups, files, options.jobs, store=not options.read_only, private=options.photo_cache)
+    photos = images.publish(config, root, site, scan.sources, markups, files, options.jobs, store=not options.read_only, private=options.photo_cache, use_cache=options.cache)
+    # The parsed files are in the Site now; let them go before rendering forks processes.
+    del scan, markups
+    cache.forget_sources()
     result.images = photos.report
     photo_problems = photos.diagnostics
     if options.strict:
@@ -208,10 +238,30 @@ def build(options: BuildOptions) -> BuildResult:
         return result
     site = result.site = images.rewrite_bodies(config, photos.site, images.body_renderer(env))
     env.globals.update(images.template_globals(config, site))
+    phases.mark("photos")
+    records = cache.output_records(output)
+    # Only a build that writes can keep pages from the output folder: a preview or a check
+    # needs every page's bytes, so it renders them all (and spends nothing on fingerprints).
+    reuse = PageReuse(cache, output, records, (theme.name, theme.digest, options.drafts)) if options.cache and options.write else None
+    staging = Staging(output, records, survey) if options.write else None
     try:
-        result.pages = render_site(config, site, env, theme)
-    except jinja2.TemplateError as exc:
-        result.diagnostics.append(template_diagnostic(exc))
+        outcome = render_pages(
+            lambda share: Renderer(config, site, env, theme, reuse=reuse, share=share),
+            len(site.releases), staging, options.jobs, template_diagnostic,
+        )
+    except BaseException:
+        if staging is not None:
+            staging.abandon()
+        raise
+    phases.mark("render")
+    for key, html in outcome.cards.items():
+        cache.put_card(key, html)
+    result.pages = outcome.pages
+    result.rendered = outcome.rendered
+    if outcome.diagnostics:
+        result.diagnostics.extend(outcome.diagnostics)
+        if staging is not None:
+            staging.abandon()
         result.seconds = time.perf_counter() - started
         return result
     if "netlify" in options.redirects:
@@ -225,22 +275,37 @@ def build(options: BuildOptions) -> BuildResult:
                 clashes.append(Diagnostic(os.path.relpath(item.src), 0, "error", f"{item.path} clashes with the search index, which kabargen writes under /{search.INDEX_DIR}/; move the file, or set search: false"))
     if clashes:
         result.diagnostics = sort_diagnostics(result.diagnostics + clashes)
+        if staging is not None:
+            staging.abandon()
         result.seconds = time.perf_counter() - started
         return result
-    if options.write:
-        before_swap = None
-        if indexer is not None:
-            key = indexer.key(result.pages)
-
-            def before_swap(staging: Path) -> None:
-                result.search_index = "reused" if indexer.index(staging, key) else "built"
-
+    if staging is not None:
         try:
-            result.report = write_site(output, result.pages, static, before_swap)
+            for page in result.pages:
+                if page.data is not None:  # added after rendering (the redirects file)
+                    staging.put_page(page)
+            for item in static:
+                staging.put_file(item)
+            before_swap = None
+            if indexer is not None:
+                # Pages only (copied files have no hash): the same key a preview computes.
+                key = indexer.key_from_hashes((rel, record.sha) for rel, record in staging.new_records.items() if record.sha)
+
+                def before_swap(path: Path) -> None:
+                    result.search_index = "reused" if indexer.index(path, key) else "built"
+
+            result.report = staging.finish(before_swap)
         except search.SearchUnavailable as exc:
+            staging.abandon()
             result.diagnostics.append(Diagnostic(config.path, 1, "error", f"search index not built, output left as it was: {exc}"))
             result.seconds = time.perf_counter() - started
             return result
+        except BaseException:
+            staging.abandon()
+            raise
+        phases.mark("write")
+        cache.save(output, staging.new_records)
+        phases.mark("save cache")
         if "nginx" in options.redirects:
             result.extra_files.append(write_beside(output, redirects.NGINX_FILE, redirects.nginx(config, site)))
     result.seconds = time.perf_counter() - started

@@ -57,6 +57,7 @@ def _common(func):
     func = click.option("--strict", is_flag=True, help="Treat warnings as errors.")(func)
     func = click.option("--quiet", "-q", is_flag=True, help="Print errors only.")(func)
     func = click.option("--jobs", "-j", type=click.IntRange(0, 256), default=0, help="Worker processes (default: one per core).")(func)
+    func = click.option("--no-cache", "no_cache", is_flag=True, help="Neither read nor update the build cache (.kabargen-cache/).")(func)
     return func
 
 
@@ -71,9 +72,9 @@ def main() -> None:
 @click.option("--output", "-o", type=click.Path(file_okay=False, path_type=Path), default=None, help="Where to write the site (default: SOURCE/public).")
 @click.option("--redirects", multiple=True, type=click.Choice(["netlify", "nginx"]), help="Also write the aliases as real 301 redirects: netlify: OUTPUT/_redirects; nginx: a map file beside the output folder, never inside it.")
 @_format_option
-def build_command(source, drafts, base_url, now, strict, quiet, jobs, output, redirects, fmt) -> None:
+def build_command(source, drafts, base_url, now, strict, quiet, jobs, no_cache, output, redirects, fmt) -> None:
     """Build the site into the output folder."""
-    result = _run(BuildOptions(source=source, output=output, drafts=drafts, base_url=base_url, now=now, strict=strict, jobs=jobs, redirects=tuple(redirects)), quiet, fmt)
+    result = _run(BuildOptions(source=source, output=output, drafts=drafts, base_url=base_url, now=now, strict=strict, jobs=jobs, redirects=tuple(redirects), cache=not no_cache), quiet, fmt)
     _print_diagnostics(result, quiet, fmt)
     if not result.ok:
         raise ContentError(f"{len(result.errors)} error(s); the output folder was not changed")
@@ -85,9 +86,9 @@ def build_command(source, drafts, base_url, now, strict, quiet, jobs, output, re
 @main.command("check")
 @_common
 @_format_option
-def check_command(source, drafts, base_url, now, strict, quiet, jobs, fmt) -> None:
+def check_command(source, drafts, base_url, now, strict, quiet, jobs, no_cache, fmt) -> None:
     """Check every release and the config; write nothing."""
-    result = _run(BuildOptions(source=source, drafts=drafts, base_url=base_url, now=now, strict=strict, jobs=jobs, write=False, read_only=True), quiet, fmt)
+    result = _run(BuildOptions(source=source, drafts=drafts, base_url=base_url, now=now, strict=strict, jobs=jobs, write=False, read_only=True, cache=not no_cache), quiet, fmt)
     _print_diagnostics(result, quiet, fmt)
     if not result.ok:
         raise ContentError(f"{len(result.errors)} error(s)")

@@ -69,8 +69,9 @@ class Config:
     numbering: str = ""
     search: bool = True
     images: ImageConfig = field(default_factory=ImageConfig)
-    path: str = CONFIG_FILE
-    lines: Mapping[str, int] = field(default_factory=dict, compare=False, repr=False)  # dotted key -> line, for messages  # as shown in diagnostics
+    # Where the config came from, for messages only: never on a page, so not in page fingerprints.
+    path: str = field(default=CONFIG_FILE, metadata={"fingerprint": False})  # as shown in diagnostics
+    lines: Mapping[str, int] = field(default_factory=dict, compare=False, repr=False, metadata={"fingerprint": False})  # dotted key -> line
 
     @property
     def tz(self) -> ZoneInfo:

@@ -540,6 +540,7 @@ def publish(
     store: bool = True,
     private: Path | None = None,
     now: Callable[[], float] = time.time,
+    use_cache: bool = True,
 ) -> PhotoResult:
     """Make (or take from the cache) the copies of every photo the site shows; return the new Site.
 
@@ -548,7 +549,8 @@ def publish(
     that are not to be published, and `logo_card` is set when the logo could be made one.
     With store False (kabargen check) the photos are only checked and nothing is written.
     With a `private` folder (kabargen serve), the site's cache is only read: copies it lacks
-    are made in that folder instead.
+    are made in that folder instead. With use_cache False (`--no-cache`) the site's cache is
+    not even read: every photo is made afresh, in `private`.
     """
     started = time.perf_counter()
     by_rel = {s.rel: s for s in sources}
@@ -584,7 +586,7 @@ def publish(
         for product in products:
             key = hashlib.sha256(f"{digest}:{settings[product]}".encode()).hexdigest()
             keys[(rel, product)] = key
-            for folder in (cache, private) if private else (cache,):
+            for folder in ((cache, private) if private else (cache,)) if use_cache else (made_in,):
                 meta = _read_entry(folder, key)
                 if meta is not None:
                     entries[key], where[key] = meta, folder

@@ -142,7 +142,7 @@ class Release:
     slug: str
     title: str
     url: str  # site path below the base path, e.g. "rilis/2025/05/a/" (no leading slash)
-    path: str  # source path for diagnostics
+    path: str = field(metadata={"fingerprint": False})  # source path for diagnostics (never shown on a page)
     rel: str  # content-relative source path
     layout: str  # "release" or "page"
     date: datetime | None
@@ -245,7 +245,10 @@ class Page:
     """One output file: its site path and bytes."""
 
     url: str  # site path relative to the base path, e.g. "rilis/2025/05/a/" or "feed.xml"
-    data: bytes
+    # None for a page the build did not render again: its inputs are those of the file the
+    # output folder already holds (the cache says so), so writing keeps that file.
+    data: bytes | None
+    key: str = ""  # fingerprint of the page's inputs, kept in the cache ("" when unknown)
 
     @property
     def output_path(self) -> str:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import heapq
 import json
 import re
+import zlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping
@@ -11,11 +13,12 @@ from urllib.parse import quote, urlsplit
 from xml.sax.saxutils import escape as xml_escape, quoteattr
 
 import jinja2
+from babel import Locale
 from babel.dates import format_datetime
 from markupsafe import Markup, escape
 
 from .config import Config
-from .model import DRAFT, EMBARGOED, Credit, Page, Release, Site
+from .model import DRAFT, EMBARGOED, Credit, Page, Person, Release, Site, Tag, Year
 from .theme import Theme
 
 # Common names of Indonesia's zones; Babel spells them only for the id locale.
@@ -108,7 +111,16 @@ class RelatedItem:
 class Renderer:
     """Renders every page of a Site. Reads the Site; never touches the disk."""
 
-    def __init__(self, config: Config, site: Site, env: jinja2.Environment, theme: Theme):
+    # Template helpers whose results depend only on config, theme and their arguments: a
+    # page's fingerprint need not say more about them (see cache.Fingerprints). A helper that
+    # reads the site must be listed in helper_reads() instead, else pages using it are
+    # always rendered.
+    PURE_HELPERS = frozenset({
+        "url", "abs_url", "asset", "t", "t_html", "date_long", "datetime_long", "datetime_short", "filesize", "iso",
+        "nav_items", "credit_label", "print_url",
+    })
+
+    def __init__(self, config: Config, site: Site, env: jinja2.Environment, theme: Theme, reuse: Any = None, share: tuple[int, int] = (0, 1)):
         self.config = config
         self.site = site
         self.env = env
@@ -117,6 +129,8 @@ class Renderer:
         self.tags = {t.slug: t for t in site.tags}
         self.people = {p.slug: p for p in site.people}
         self.locale = config.language.replace("-", "_")
+        self._base_path = config.base_path
+        self._babel_locale = Locale.parse(self.locale)
         env.globals.update(
             url=self.url,
             abs_url=self.abs_url,
@@ -144,12 +158,22 @@ class Renderer:
             filesize=self.filesize,
         )
         self._cards: dict[str, Markup] = {}
+        self._templates: dict[str, jinja2.Template] = {}
+        self._dates: dict[tuple[str, datetime], str] = {}
+        self._refs: dict[str, Any] | None = None
+        self._feed_order: dict[str, tuple] | None = None
+        # This process renders the pages of share k of n (several processes split a build).
+        self.share = share
+        # Tells whether the output already holds a page (cache.PageReuse), or None.
+        self.reuse = reuse
+        if reuse is not None:
+            reuse.start(self)
 
     # -- helpers available in templates --------------------------------------------
 
     def url(self, path: str = "") -> str:
         """A site path (below the base path) as a link that works from any page."""
-        return self.config.base_path + path.lstrip("/")
+        return self._base_path + path.lstrip("/")
 
     def abs_url(self, path: str = "") -> str:
         """An absolute URL when base_url has a host; else the same as url()."""
@@ -175,18 +199,25 @@ class Renderer:
         name = ZONE_NAMES.get(self.config.timezone)
         if name:
             return name
-        return format_datetime(moment, "zzz", tzinfo=self.config.tz, locale=self.locale)
+        return format_datetime(moment, "zzz", tzinfo=self.config.tz, locale=self._babel_locale)
 
     def date_long(self, moment: datetime | None) -> str:
         if moment is None:
             return ""
-        return format_datetime(moment, self.t("date_format"), tzinfo=self.config.tz, locale=self.locale)
+        # Formatting with Babel is slow and the same moments recur on many list pages.
+        key = ("date", moment)
+        if key not in self._dates:
+            self._dates[key] = format_datetime(moment, self.t("date_format"), tzinfo=self.config.tz, locale=self._babel_locale)
+        return self._dates[key]
 
     def datetime_long(self, moment: datetime | None) -> str:
         if moment is None:
             return ""
-        text = format_datetime(moment, self.t("datetime_format"), tzinfo=self.config.tz, locale=self.locale)
-        return f"{text} {self._zone(moment)}"
+        key = ("datetime", moment)
+        if key not in self._dates:
+            text = format_datetime(moment, self.t("datetime_format"), tzinfo=self.config.tz, locale=self._babel_locale)
+            self._dates[key] = f"{text} {self._zone(moment)}"
+        return self._dates[key]
 
     def datetime_short(self, moment: datetime | None) -> str:
         """Date and time without the weekday, as in corrections: "16 Mei 2025 08.00 WITA"."""
@@ -280,27 +311,30 @@ class Renderer:
         return Markup(html)
 
     def _lookup(self, ref: str) -> Release | None:
+        """The release a [[ref]] names: by path (@rel or a/b), else by slug, ignoring case."""
         from .slugs import slugify
 
+        refs = self._refs
+        if refs is None:
+            # First match in site order wins, as a scan of the releases would find it.
+            refs = self._refs = {"rel": {}, "stem": {}, "folded": {}, "position": {}}
+            for i, (key, r) in enumerate(self.site.releases.items()):
+                refs["position"][r.slug] = i
+                refs["rel"].setdefault(r.rel, r)
+                refs["stem"].setdefault(r.rel.rsplit(".", 1)[0], r)
+                refs["folded"].setdefault(key.casefold(), r)
         if ref.startswith("@"):
-            rel = ref[1:]
-            for r in self.site.releases.values():
-                if r.rel == rel or r.rel.rsplit(".", 1)[0] == rel.rsplit(".", 1)[0]:
-                    return r
-            return None
+            return refs["stem"].get(ref[1:].rsplit(".", 1)[0])
         ref = ref.strip().strip("/")
         if "/" in ref:
-            for r in self.site.releases.values():
-                if r.rel == ref or r.rel.rsplit(".", 1)[0] == ref:
-                    return r
+            hits = [r for r in (refs["rel"].get(ref), refs["stem"].get(ref)) if r is not None]
+            if hits:
+                return min(hits, key=lambda r: refs["position"][r.slug])
         slug = slugify(ref)
         direct = self.site.releases.get(slug)
         if direct:
             return direct
-        for key, r in self.site.releases.items():
-            if key.casefold() == slug.casefold():
-                return r
-        return None
+        return refs["folded"].get(slug.casefold())
 
     def byline_groups(self, release: Release) -> list[BylineGroup]:
         """Group people by what they did, as offices write it."""
@@ -399,9 +433,23 @@ class Renderer:
         """A release's entry in lists, rendered once and reused on every list page."""
         if slug not in self._cards:
             release = self.site.releases[slug]
-            html = self.env.get_template("_card.html").render(release=release)
+            key = self.reuse.key("_card.html", release) if self.reuse is not None else None
+            html = self.reuse.card(key) if key else None
+            if html is None:
+                html = self._template("_card.html").render(release=release)
+                if key:
+                    self.reuse.put_card(key, html)
             self._cards[slug] = Markup(html)
         return self._cards[slug]
+
+    def helper_reads(self) -> dict[str, Any]:
+        """Helpers that read the site, with the data they read (for page fingerprints)."""
+        return {"person_url": tuple((p.slug, p.url) for p in self.site.people)}
+
+    def mine(self, url: str) -> bool:
+        """Whether this process renders the page at URL (several processes split a build)."""
+        k, n = self.share
+        return n == 1 or zlib.crc32(url.encode("utf-8")) % n == k
 
     def share_links(self, release: Release) -> list[ShareLink]:
         """Plain share links (email, WhatsApp, Facebook, X); none without an absolute base_url."""
@@ -486,29 +534,46 @@ class Renderer:
     # -- pages ---------------------------------------------------------------------
 
     def render(self) -> list[Page]:
-        """Every page of the site, in a stable order."""
-        pages: list[Page] = []
-        pages.extend(self.release_pages())
-        pages.extend(self.list_pages())
-        pages.extend(self.index_pages())
-        pages.extend(self.alias_pages())
-        pages.extend(self.feeds())
-        pages.append(self.sitemap())
-        pages.append(self.robots())
-        pages.append(self.not_found())
-        if self.config.search:
-            strings = {k: v for k, v in self.strings.items() if k.startswith("search_")}
-            meta = PageMeta(title=f"{self.t('search_title')} | {self.config.title}", noindex=True)
-            pages.append(self._page("cari/", "search.html", years=self.site.years, meta=meta, search_strings=json.dumps(strings, ensure_ascii=False, sort_keys=True)))
-        pages.sort(key=lambda p: p.output_path)
-        return pages
+        """Every page of the site (of this process's share), in a stable order."""
+        return sorted(self.iter_pages(), key=lambda p: p.output_path)
 
-    def _page(self, url: str, template: str, **context: Any) -> Page:
-        html = self.env.get_template(template).render(page_url=url, **context)
-        return Page(url, html.encode("utf-8"))
+    def iter_pages(self) -> Iterable[Page]:
+        """The pages of this process's share, one at a time, as they are rendered."""
+        for group in (self.release_pages(), self.list_pages(), self.index_pages(), self.alias_pages(), self.feeds(), (self.sitemap(), self.robots(), self.not_found(), self.search_page())):
+            for page in group:
+                # Page makers check mine() before the work; this catches any that do not.
+                if page is not None and self.mine(page.url):
+                    yield page
+
+    def search_page(self) -> Page | None:
+        if not self.config.search:
+            return None
+        strings = {k: v for k, v in self.strings.items() if k.startswith("search_")}
+        meta = PageMeta(title=f"{self.t('search_title')} | {self.config.title}", noindex=True)
+        return self._page("cari/", "search.html", years=self.site.years, meta=meta, search_strings=json.dumps(strings, ensure_ascii=False, sort_keys=True))
+
+    def _template(self, name: str) -> jinja2.Template:
+        # get_template() asks the disk whether the file changed, on every call.
+        template = self._templates.get(name)
+        if template is None:
+            template = self._templates[name] = self.env.get_template(name)
+        return template
+
+    def _page(self, url: str, template: str, **context: Any) -> Page | None:
+        if not self.mine(url):
+            return None
+        key = None
+        if self.reuse is not None:
+            key = self.reuse.key(template, url, context)
+            if self.reuse.kept(url, key):
+                return Page(url, None, key)
+        html = self._template(template).render(page_url=url, **context)
+        return Page(url, html.encode("utf-8"), key or "")
 
     def release_pages(self) -> Iterable[Page]:
         for release in self.site.releases.values():
+            if not self.mine(release.url):
+                continue
             common = dict(
                 release=release,
                 body=self.body(release),
@@ -542,6 +607,8 @@ class Renderer:
             url = base_url if n == 1 else f"{base_url}page/{n}/"
             prev_url = "" if n == 1 else (base_url if n == 2 else f"{base_url}page/{n - 1}/")
             next_url = f"{base_url}page/{n + 1}/" if n < total else ""
+            if not self.mine(url):
+                continue
             cards = [self.card(slug) for slug in slugs[(n - 1) * per : n * per]]
             meta = self.list_meta(url, heading, description, n, total, home=context.get("kind") == "home")
             yield self._page(
@@ -589,7 +656,9 @@ class Renderer:
             target = self.site.releases[alias.target]
             yield self._page(alias.path, "redirect.html", target=target)
 
-    def not_found(self) -> Page:
+    def not_found(self) -> Page | None:
+        if not self.mine("404.html"):
+            return None
         latest = [self.site.releases[slug] for slug in self.site.order[:5]]
         meta = PageMeta(title=f"{self.t('not_found_title')} | {self.config.title}", noindex=True)
         return self._page("404.html", "404.html", latest=latest, meta=meta)
@@ -597,18 +666,23 @@ class Renderer:
     # -- feeds, sitemap, robots ------------------------------------------------------
 
     def _feed_entries(self, slugs: Iterable[str]) -> list[Release]:
-        entries = [self.site.releases[s] for s in slugs]
-        entries.sort(key=lambda r: (-(r.modified or r.date).timestamp(), r.slug))
-        return entries[: self.config.feed_limit]
+        if self._feed_order is None:
+            self._feed_order = {r.slug: (-(r.modified or r.date).timestamp(), r.slug) for r in self.site.releases.values() if r.layout == "release"}
+        order = self._feed_order
+        # The newest few of possibly thousands: a partial sort, equal to sorted()[:limit].
+        entries = heapq.nsmallest(self.config.feed_limit, (self.site.releases[s] for s in slugs), key=lambda r: order.get(r.slug) or (-(r.modified or r.date).timestamp(), r.slug))
+        return entries
 
     def feeds(self) -> Iterable[Page]:
         # The site feed also carries withdrawn releases, so readers learn of the withdrawal.
         site_slugs = [r.slug for r in self.site.releases.values() if r.layout == "release"]
-        yield self.feed("feed.xml", self.config.title, "", self._feed_entries(site_slugs))
+        if self.mine("feed.xml"):
+            yield self.feed("feed.xml", self.config.title, "", self._feed_entries(site_slugs))
         withdrawn = [r for r in self.site.releases.values() if r.layout == "release" and r.withdrawn]
         for tag in self.site.tags:
-            slugs = list(tag.releases) + [r.slug for r in withdrawn if tag.slug in r.tags]
-            yield self.feed(tag.url + "feed.xml", f"{self.config.title}: {tag.name}", tag.url, self._feed_entries(slugs))
+            if self.mine(tag.url + "feed.xml"):
+                slugs = list(tag.releases) + [r.slug for r in withdrawn if tag.slug in r.tags]
+                yield self.feed(tag.url + "feed.xml", f"{self.config.title}: {tag.name}", tag.url, self._feed_entries(slugs))
 
     def _id(self, path: str) -> str:
         if self.config.absolute:
@@ -616,6 +690,13 @@ class Renderer:
         return "urn:kabargen:" + (path or "home")
 
     def feed(self, url: str, title: str, page: str, entries: list[Release]) -> Page:
+        bodies = {r.slug: self.body(r, absolute=True) for r in entries}
+        key = None
+        if self.reuse is not None:
+            names = tuple((t.slug, t.name, t.url) for slug in sorted({s for r in entries for s in r.tags}) if (t := self.tags.get(slug)))
+            key = self.reuse.key("feed", url, title, page, tuple(entries), bodies, names, self.helper_reads())
+            if self.reuse.kept(url, key):
+                return Page(url, None, key)
         updated = max((r.modified for r in entries), default=None)
         out = ['<?xml version="1.0" encoding="utf-8"?>']
         out.append(f'<feed xmlns="http://www.w3.org/2005/Atom" xml:lang={quoteattr(self.config.language)}>')
@@ -647,13 +728,15 @@ class Renderer:
                 label = tag.name if tag else slug
                 out.append(f"    <category term={quoteattr(_XML_BAD.sub('', slug))} label={quoteattr(_XML_BAD.sub('', label))}/>")
             out.append(f"    <summary>{xml_text(summary)}</summary>")
-            content = self.env.get_template("_feed_content.html").render(release=r, body=self.body(r, absolute=True))
+            content = self._template("_feed_content.html").render(release=r, body=bodies[r.slug])
             out.append(f'    <content type="html">{xml_text(content)}</content>')
             out.append("  </entry>")
         out.append("</feed>")
-        return Page(url, ("\n".join(out) + "\n").encode("utf-8"))
+        return Page(url, ("\n".join(out) + "\n").encode("utf-8"), key or "")
 
-    def sitemap(self) -> Page:
+    def sitemap(self) -> Page | None:
+        if not self.mine("sitemap.xml"):
+            return None
         entries: list[tuple[str, datetime | None]] = []
         latest = max((self.site.releases[s].modified for s in self.site.order), default=None)
         entries.append(("", latest))
@@ -679,7 +762,7 @@ class Renderer:
         out.append("</urlset>")
         return Page("sitemap.xml", ("\n".join(out) + "\n").encode("utf-8"))
 
-    def robots(self) -> Page:
+    def robots(self) -> Page | None:
         lines = ["User-agent: *"]
         lines.append("Disallow: /" if self.site.drafts else "Allow: /")
         lines.append(f"Sitemap: {self.abs_url('sitemap.xml')}")

@@ -43,12 +43,29 @@ class Indexer:
     cache: Path
 
     def key(self, pages: Iterable[Page]) -> str:
-        """A hash of everything the index depends on: the indexed pages' paths and bytes."""
+        """A hash of everything the index depends on: the pages' paths and bytes.
+
+        The same as key_from_hashes() of the pages' hashes, so that a preview (which holds
+        every page's bytes) and a build (which keeps only hashes of unchanged pages) share
+        cached indexes.
+        """
+        return self.key_from_hashes(
+            (page.output_path, hashlib.blake2b(page.data, digest_size=16).hexdigest()) for page in pages if page.data is not None
+        )
+
+    def key_from_hashes(self, files: Iterable[tuple[str, str]]) -> str:
+        """Like key(), from (output path, hash of its bytes) of the staged files.
+
+        The hashes are BLAKE2b-128 of each page's bytes (write.page_sha). A build that keeps
+        unchanged pages does not hold their bytes, only their hashes, so every HTML page counts
+        here, not only those with the indexed mark: the index is rebuilt a little more often
+        than strictly needed, never less.
+        """
         digest = hashlib.sha256()
-        digest.update(f"{CACHE_FORMAT}\0{self.version}\0{self.language}\0".encode())
-        for page in sorted(pages, key=lambda p: p.output_path):
-            if page.output_path.endswith(".html") and BODY_MARK in page.data:
-                digest.update(page.output_path.encode() + b"\0" + hashlib.sha256(page.data).digest())
+        digest.update(f"{CACHE_FORMAT}\0{self.version}\0{self.language}\0hashes\0".encode())
+        for rel, sha in sorted(files):
+            if rel.endswith(".html"):
+                digest.update(rel.encode() + b"\0" + sha.encode() + b"\0")
         return digest.hexdigest()
 
     def index(self, staging: Path, key: str) -> bool:

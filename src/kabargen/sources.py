@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,9 +17,12 @@ from .model import Source
 IGNORED = ("*~", ".*.swp", ".*.swo", ".*.swx", "#*#", ".#*", ".DS_Store", "Thumbs.db", "desktop.ini", "4913")
 
 
+_IGNORED_RE = re.compile("|".join(f"(?:{fnmatch.translate(pattern)})" for pattern in IGNORED))
+
+
 def ignored(name: str) -> bool:
     """Whether a file name is an editor or OS leftover."""
-    return any(fnmatch.fnmatchcase(name, pattern) for pattern in IGNORED)
+    return _IGNORED_RE.match(name) is not None
 
 
 def display_path(path: Path) -> str:

@@ -93,5 +93,8 @@ def make_environment(theme: Theme) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        # One environment serves one build: templates are read once, not stat()ed again on
+        # every include of every page (a preview makes a new environment for each build).
+        auto_reload=False,
     )
     return env
