@@ -1,36 +1,14 @@
 """The build cache: what it keeps, that damaged or foreign caches are ignored, that check writes none."""
 
 import json
-import pickle
-import shutil
 from pathlib import Path
 
 import pytest
 
-from conftest import SITES, build_site, read_tree, run_cli
+from conftest import build_site, read_tree, run_cli
 from kabargen import cache as cache_module
 from kabargen.cache import CACHE_DIR, MAGIC, pack, unpack
-
-NOW = "2025-06-01 00:00"
-
-
-@pytest.fixture
-def site(tmp_path):
-    root = tmp_path / "site"
-    shutil.copytree(SITES / "basic", root)
-    # Pagefind's index differs between two cold builds of the same site (search.py keeps one
-    # per input instead); these tests compare everything else byte for byte.
-    with open(root / "kabargen.yaml", "a", encoding="utf-8") as f:
-        f.write("\nsearch: false\n")
-    return root
-
-
-def cold_tree(root: Path, tmp: Path) -> dict[str, bytes]:
-    copy = tmp / "cold"
-    shutil.rmtree(copy, ignore_errors=True)
-    shutil.copytree(root, copy, ignore=shutil.ignore_patterns(".kabargen-*", "public"))
-    assert build_site(copy, now=NOW).ok
-    return read_tree(copy / "public")
+from test_incremental import NOW, cold_tree, site  # noqa: F401 - site is a fixture
 
 
 def cache_files(root: Path) -> list[Path]:
