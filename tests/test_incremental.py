@@ -237,3 +237,21 @@ def test_replacing_a_photo_equals_a_cold_build(site, tmp_path):
     assert_same_as_cold(site, tmp_path)
     after = read_tree(site / "public")
     assert {rel for rel in after if rel.startswith("media/_v/")} != {rel for rel in before if rel.startswith("media/_v/")}
+
+
+def test_two_builds_into_one_output_at_once_both_succeed(site, tmp_path):
+    # A CI runner and an editor building the same folder at the same moment: the second waits
+    # for the first instead of taking its staging or spare folder from under it.
+    for i in range(60):
+        (site / RILIS / f"serentak-{i:02d}.md").write_text(
+            release(title=f"Rilis Serentak {i}", tags="[serentak]", body="Paragraf. " * 150), encoding="utf-8")
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "kabargen", "build", "--source", str(site), "--now", NOW]
+    procs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    for proc in procs:
+        _, err = proc.communicate(timeout=240)
+        assert proc.returncode == 0, err
+    assert read_tree(site / "public") == cold_tree(site, tmp_path)
+    assert not [p.name for p in site.iterdir() if p.name.startswith(".kabargen-staging")]

@@ -560,6 +560,8 @@ def publish(
     settings = _settings_digest(config.images.widths)
     cache = root / CACHE_DIR
     made_in = private or cache  # where new entries go
+    # Where existing entries are looked for, in order (--no-cache: only this build's own folder).
+    readable = ((cache, private) if private else (cache,)) if use_cache else (made_in,)
     where: dict[str, Path] = {}  # cache key -> the folder holding that entry
     logo = (config.organization or {}).get("logo")
     logo_rel = posixpath.normpath(unquote(logo.strip()).lstrip("/")) if isinstance(logo, str) and logo.strip() else ""
@@ -586,7 +588,7 @@ def publish(
         for product in products:
             key = hashlib.sha256(f"{digest}:{settings[product]}".encode()).hexdigest()
             keys[(rel, product)] = key
-            for folder in ((cache, private) if private else (cache,)) if use_cache else (made_in,):
+            for folder in readable:
                 meta = _read_entry(folder, key)
                 if meta is not None:
                     entries[key], where[key] = meta, folder

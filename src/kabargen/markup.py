@@ -493,8 +493,8 @@ class Converter:
         if split_problems:
             problems.extend(split_problems)
             body = "\n".join(split)
-        self.state = {"rel": rel, "find": find, "problems": problems, "xrefs": [], "files": [], "first": ""}
-        self.state["made"] = []
+        # made: the [[slug]] links Markdown makes (code leaves them as text), in order.
+        self.state = {"rel": rel, "find": find, "problems": problems, "xrefs": [], "files": [], "first": "", "made": []}
         self.md.reset()
         try:
             raw_html = self.md.convert(body)
