@@ -104,12 +104,18 @@ def kill_all_children() -> None:
 
 
 class TreeMemory(threading.Thread):
-    """Samples the summed RSS of a process and all its descendants; keeps the maximum."""
+    """Samples the memory of a process and all its descendants; keeps the maxima.
+
+    Two sums: RSS counts a page shared by several processes (a forked worker's inherited
+    memory) once per process; PSS (Linux) splits each shared page between the processes that
+    share it, so the sum is the memory the tree really holds. For one process both are alike.
+    """
 
     def __init__(self, pid: int):
         super().__init__(daemon=True)
         self.pid = pid
         self.peak = 0
+        self.peak_pss = 0
         self._stop_event = threading.Event()
 
     def sample(self) -> None:
@@ -118,13 +124,15 @@ class TreeMemory(threading.Thread):
             procs = [root] + root.children(recursive=True)
         except psutil.Error:
             return
-        total = 0
+        total = pss = 0
         for p in procs:
             try:
                 total += p.memory_info().rss
+                pss += getattr(p.memory_full_info(), "pss", 0)
             except psutil.Error:
                 pass
         self.peak = max(self.peak, total)
+        self.peak_pss = max(self.peak_pss, pss)
 
     def run(self) -> None:
         while True:
@@ -136,6 +144,10 @@ class TreeMemory(threading.Thread):
         self._stop_event.set()
         self.join()
         return round(self.peak / MIB, 1) if psutil is not None and self.peak else None
+
+    @property
+    def pss_mib(self) -> float | None:
+        return round(self.peak_pss / MIB, 1) if psutil is not None and self.peak_pss else None
 
 
 def start_memory(pid: int) -> TreeMemory | None:
@@ -170,7 +182,7 @@ def run_timed(cmd, cwd, logfile: Path, timeout: float, env=None) -> dict:
             peak = mon.stop() if mon else None
             kill_group(proc)
         cpu = children_cpu() - cpu0
-    rec = {"wall": round(wall, 3), "cpu": round(cpu, 3), "peak_mib": peak, "rc": proc.returncode,
+    rec = {"wall": round(wall, 3), "cpu": round(cpu, 3), "peak_mib": peak, "peak_pss_mib": mon.pss_mib if mon else None, "rc": proc.returncode,
            "cmd": shlex.join(str(c) for c in cmd), "log": str(logfile)}
     if timed_out:
         raise BenchError(f"timed out after {timeout:.0f} s: {rec['cmd']} (log: {logfile})")
@@ -570,7 +582,7 @@ def measure_round(tool: Tool, run: int, which: set[str], args) -> dict:
             rec["cold" if "cold" in which else "warm"] = r
             cold_ok = True
             log(f"  {prefix} cold: {r['wall']:.2f} s wall, {r['cpu']:.2f} s cpu, "
-                f"{fmt_mib(r['peak_mib'])}, {r['files']} files")
+                f"{fmt_mib(r['peak_mib'])} (PSS {fmt_mib(r['peak_pss_mib'])}), {r['files']} files")
         except BenchError as exc:
             rec["cold"] = {"error": str(exc)}
             log(f"  {prefix} cold FAILED: {exc}")
@@ -665,6 +677,7 @@ def summarize(results: list[dict], tools: list[Tool]) -> dict:
         out[tool.name] = {
             "cold_wall": med(recs, "cold", "wall"), "cold_cpu": med(recs, "cold", "cpu"),
             "cold_files": med(recs, "cold", "files"), "peak_mib": med(recs, "cold", "peak_mib"),
+            "peak_pss_mib": med(recs, "cold", "peak_pss_mib"),
             "edit_wall": med(recs, "edit", "wall"), "edit_files": med(recs, "edit", "files"),
             "edit_peak_mib": med(recs, "edit", "peak_mib"),
             "serve": med(recs, "serve", "seconds"), "serve_full": med(recs, "serve_full", "seconds"),
@@ -687,6 +700,7 @@ def targets(med_: dict) -> list[dict]:
         ("serve save-to-rebuilt <= 0.1x Hugo", "kabargen / hugo", ratio(k.get("serve"), h.get("serve")), "<=", 0.1),
         ("  (Hugo with --disableFastRender)", "kabargen / hugo", ratio(k.get("serve"), h.get("serve_full")), "<=", 0.1),
         ("peak memory <= 0.5x Hugo", "kabargen / hugo", ratio(k.get("peak_mib"), h.get("peak_mib")), "<=", 0.5),
+        ("  (PSS: shared pages counted once)", "kabargen / hugo", ratio(k.get("peak_pss_mib"), h.get("peak_pss_mib")), "<=", 0.5),
     ]
     out = []
     for name, what, value, op, limit in rows:
@@ -712,14 +726,14 @@ def print_report(meta: dict, med_: dict, rows: list[dict], tools: list[Tool], mi
     print()
     full = any(med_[t.name]["serve_full"] is not None for t in tools)
     head = ["tool", "version", "cold wall", "cold cpu", "files", "one-edit", "files", "serve save-to-rebuilt",
-            *(["serve, full render"] if full else []), "peak MiB"]
+            *(["serve, full render"] if full else []), "peak MiB", "PSS MiB"]
     table = [head]
     for tool in tools:
         s = med_[tool.name]
         table.append([tool.name, tool.version, cell(s["cold_wall"]), cell(s["cold_cpu"]),
                       cell(s["cold_files"], "", 0), cell(s["edit_wall"]), cell(s["edit_files"], "", 0),
                       cell(s["serve"], "s", 3), *([cell(s["serve_full"], "s", 3)] if full else []),
-                      cell(s["peak_mib"], "", 0)])
+                      cell(s["peak_mib"], "", 0), cell(s["peak_pss_mib"], "", 0)])
     widths = [max(len(r[i]) for r in table) for i in range(len(head))]
     for r in table:
         print("  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip())

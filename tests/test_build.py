@@ -207,3 +207,35 @@ def test_jsonld_cannot_break_out_of_script(make_site):
 def test_version_and_help():
     result = run_cli("--version")
     assert result.returncode == 0 and "kabargen, version" in result.stdout
+
+
+def test_pages_made_on_demand_equal_the_built_ones(basic):
+    # kabargen serve renders a page when a browser asks for it (BuildOptions(lazy=True)).
+    built = build_site(basic, write=False, drafts=True)
+    lazy = build_site(basic, write=False, drafts=True, lazy=True, now=built.site.now)
+    assert built.ok and lazy.ok and all(page.data is None for page in lazy.pages)
+    assert [p.url for p in lazy.pages] == [p.url for p in built.pages]
+    for page in built.pages:
+        assert lazy.maker.page(page.url) == page.data, page.url
+    assert lazy.maker.page("no/such/page/") is None
+    everything = lazy.maker.render_all()
+    assert not everything.cancelled and {p.url: p.data for p in everything.pages} == {p.url: p.data for p in built.pages}
+    assert lazy.maker.render_all(cancel=lambda: True).cancelled
+
+
+def test_files_remembered_between_builds_are_reused_only_while_unchanged(basic):
+    # kabargen serve keeps what the last build read (BuildOptions.memory); no cache on disk here.
+    memory: dict = {}
+    first = build_site(basic, write=False, lazy=True, cache=False, memory=memory)
+    markdown = sorted(p.relative_to(basic / "content").as_posix() for p in (basic / "content").rglob("*.md"))
+    assert first.ok and sorted(key[0] for key in memory) == markdown
+    before = {key[0]: value for key, value in memory.items()}
+    path = basic / "content/rilis/2025/05/pelatihan-umkm.md"
+    path.write_text(path.read_text().replace("Pelatihan berlangsung dua hari.", "Pelatihan berlangsung DUA PULUH hari."))
+    second = build_site(basic, write=False, lazy=True, cache=False, memory=memory, now=first.site.now)
+    after = {key[0]: value for key, value in memory.items()}
+    assert after.keys() == before.keys()
+    assert [rel for rel in after if after[rel] is not before[rel]] == ["rilis/2025/05/pelatihan-umkm.md"]
+    fresh = build_site(basic, write=False, lazy=True, cache=False, now=first.site.now)
+    page = next(p.url for p in fresh.pages if p.url.endswith("pelatihan-umkm/"))
+    assert b"DUA PULUH" in second.maker.page(page) and second.maker.page(page) == fresh.maker.page(page)

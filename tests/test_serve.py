@@ -203,6 +203,32 @@ def test_no_drafts_serves_exactly_what_build_publishes(site, tmp_path):
             assert status == 404 and b"DRAFMARKER123" not in body, hidden
 
 
+def test_pages_asked_for_right_after_a_save_are_the_built_ones(site, tmp_path):
+    # A content save is announced before every page is rendered again (docs/serve.md): the
+    # pages a tab asks for at once are rendered on request, and must be what a build writes.
+    path = site / RELEASE
+    with serving(site, drafts=False) as preview:
+        events = Events(preview.port)
+        try:
+            first = events.next()
+            save(path, path.read_text().replace("Pelatihan berlangsung dua hari.", "Pelatihan berlangsung LIMA hari."))
+            assert events.next() != first
+            early = {url: get(preview, url)[2] for url in (RELEASE_URL, "/", "/tag/umkm/", "/feed.xml")}
+        finally:
+            events.close()
+        assert b"Pelatihan berlangsung LIMA hari." in early[RELEASE_URL]
+        out = tmp_path / "published"
+        assert build_site(site, output=out).ok
+        built = read_tree(out)
+        for url, body in early.items():
+            rel = url.lstrip("/") + ("index.html" if url.endswith("/") else "")
+            assert strip_script(body) == built[rel], url
+        for rel, data in built.items():
+            if rel.endswith(".html") and not rel.startswith("pagefind/"):
+                url = "/" + (rel[: -len("index.html")] if rel.endswith("index.html") else rel)
+                assert strip_script(get(preview, url)[2]) == data, rel
+
+
 def test_search_index_follows_edits_in_a_private_folder(site):
     with serving(site) as preview:
         folder = preview._search.folder

@@ -6,6 +6,7 @@ import contextlib
 import gc
 import os
 import tempfile
+import threading
 
 import jinja2
 import time
@@ -19,7 +20,7 @@ from .config import Config, load_config
 from .errors import Diagnostic, UsageError, sort_diagnostics, warning
 from . import images, redirects, search
 from .model import Page, Site, StaticFile
-from .parallel import read_content, render_pages
+from .parallel import RenderOutcome, read_content, render_pages
 from .render import Renderer
 from .sources import Scan, walk
 from .theme import load_theme, make_environment
@@ -43,6 +44,9 @@ class BuildOptions:
     cache: bool = True  # read (and, when writing, update) SOURCE/.kabargen-cache
     read_only: bool = False  # kabargen check: caches are read, never written (photos are only checked)
     photo_cache: Path | None = None  # kabargen serve: photo copies .kabargen-cache/ lacks are made here
+    lazy: bool = False  # kabargen serve: render nothing; BuildResult.maker renders pages when asked
+    # kabargen serve: the files read by the last build, reused from memory (see read_content).
+    memory: dict | None = field(default=None, compare=False, hash=False)
 
 
 @dataclass
@@ -63,6 +67,7 @@ class BuildResult:
     timings: dict[str, float] = field(default_factory=dict)  # seconds per phase (for profiling)
     images: images.ImageReport | None = None  # photo work done (processed is 0 on a warm rebuild)
     search_index: str = ""  # "built", "reused" (from the cache) or "" (search off or unavailable)
+    maker: "PageMaker | None" = None  # a lazy build's pages, rendered on demand (pages hold no bytes)
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -197,7 +202,7 @@ def _build_site(options: BuildOptions, started: float, root: Path, config: Confi
     theme = load_theme(config)
     cache = BuildCache(root, enabled=options.cache, writable=options.write and not options.read_only)
     phases = _Phases()
-    scan, markups = read_content(root, config, cache, options.jobs)
+    scan, markups = read_content(root, config, cache, options.jobs, options.memory)
     cache.save()
     phases.mark("read")
     static_scan = Scan()
@@ -244,15 +249,19 @@ def _build_site(options: BuildOptions, started: float, root: Path, config: Confi
     # needs every page's bytes, so it renders them all (and spends nothing on fingerprints).
     reuse = PageReuse(cache, output, records, (theme.name, theme.digest, options.drafts)) if options.cache and options.write else None
     staging = Staging(output, records, survey) if options.write else None
-    try:
-        outcome = render_pages(
-            lambda share: Renderer(config, site, env, theme, reuse=reuse, share=share),
-            len(site.releases), staging, options.jobs, template_diagnostic,
-        )
-    except BaseException:
-        if staging is not None:
-            staging.abandon()
-        raise
+    if options.lazy and not options.write:
+        result.maker = PageMaker(config, site, theme, options.jobs)
+        outcome = RenderOutcome(pages=[Page(url, None) for url in result.maker.urls])
+    else:
+        try:
+            outcome = render_pages(
+                lambda share: Renderer(config, site, env, theme, reuse=reuse, share=share),
+                len(site.releases), staging, options.jobs, template_diagnostic,
+            )
+        except BaseException:
+            if staging is not None:
+                staging.abandon()
+            raise
     phases.mark("render")
     for key, html in outcome.cards.items():
         cache.put_card(key, html)
@@ -310,6 +319,50 @@ def _build_site(options: BuildOptions, started: float, root: Path, config: Confi
             result.extra_files.append(write_beside(output, redirects.NGINX_FILE, redirects.nginx(config, site)))
     result.seconds = time.perf_counter() - started
     return result
+
+
+class PageMaker:
+    """The pages of one assembled site, rendered when asked: one at a time, or all of them.
+
+    kabargen serve answers a save as soon as the site is assembled and checked: the page a
+    browser asks for is rendered then (the pages open in tabs first, as they reload), while
+    the whole site is rendered in the background to find template errors and feed the
+    search index. The bytes equal those of a full build: the same Renderer makes them.
+    """
+
+    def __init__(self, config: Config, site: Site, theme, jobs: int):
+        self.config, self.site, self.theme, self.jobs = config, site, theme, jobs
+        # One renderer (and Jinja environment) for pages asked for one at a time, used under
+        # the lock: it keeps what it worked out (cards, dates, link lookups) between requests.
+        self._lock = threading.Lock()
+        self._renderer = Renderer(config, site, self._environment(), theme)
+        seen: dict[str, None] = {}
+        # Every page maker asks mine(url) before doing any work: saying no to all lists the URLs.
+        self._renderer.wanted = lambda url: seen.setdefault(url, None) or False
+        for _ in self._renderer.iter_pages():
+            pass
+        self.urls: tuple[str, ...] = tuple(sorted(seen, key=lambda url: Page(url, None).output_path))
+
+    def _environment(self) -> jinja2.Environment:
+        env = make_environment(self.theme)
+        env.globals.update(images.template_globals(self.config, self.site))
+        return env
+
+    def page(self, url: str) -> bytes | None:
+        """The bytes of the page at URL (None: the site has no such page); raises jinja2.TemplateError."""
+        with self._lock:
+            self._renderer.wanted = url.__eq__
+            for page in self._renderer.iter_pages():
+                return page.data
+        return None
+
+    def render_all(self, cancel=None) -> RenderOutcome:
+        """Every page, as a build renders them (over --jobs processes); CANCEL may end it early."""
+        env = self._environment()  # its own: the one above may be in use by a request meanwhile
+        return render_pages(
+            lambda share: Renderer(self.config, self.site, env, self.theme, share=share),
+            len(self.site.releases), None, self.jobs, template_diagnostic, cancel=cancel, fork_lock=self._lock,
+        )
 
 
 def _generated_names(site: Site) -> dict[str, str]:

@@ -8,6 +8,7 @@ files, so the outcome is the same whatever `--jobs` is.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import multiprocessing
 import os
@@ -93,17 +94,22 @@ def _from_entry(entry: tuple, shown: str, rel: str, digest: str) -> tuple[Source
     return source, markup
 
 
-def read_content(root: Path, config: Config, cache: BuildCache, jobs: int) -> tuple[Scan, dict[str, Markup]]:
+def read_content(root: Path, config: Config, cache: BuildCache, jobs: int, memory: dict | None = None) -> tuple[Scan, dict[str, Markup]]:
     """Every Markdown file under content/ as a Source and its converted body; other files listed.
 
     Gives what `sources.scan_content` and converting every body would, reusing the cache.
+    MEMORY, kept by a long-running caller (kabargen serve) from one build to the next, holds
+    the results of the last build by file, hash and settings: an unchanged file is taken from
+    it without reading the cache. It is updated to this build's files.
     """
     scan = Scan()
     content = root / "content"
     found = walk(content, root, scan)
     shown_base = display_path(content)
     args = converter_args(config)
-    cache.use_source_scope(repr(args))
+    scope = repr(args)
+    cache.use_source_scope(scope)
+    remembered = dict(memory) if memory is not None else {}
     done: dict[str, tuple[Source, Markup] | None] = {}
     problems: dict[str, list[Diagnostic]] = {}
     todo: list[tuple[bytes, str, str]] = []
@@ -122,6 +128,10 @@ def read_content(root: Path, config: Config, cache: BuildCache, jobs: int) -> tu
             problems[rel] = [error(shown, 0, f"cannot read file: {exc.strerror}")]
             continue
         digest = hashlib.sha256(raw).hexdigest()
+        hit = remembered.get((rel, digest, scope, shown))
+        if hit is not None:
+            done[rel] = hit
+            continue
         entry = cache.source(digest, rel)
         if entry is not None:
             try:
@@ -138,6 +148,9 @@ def read_content(root: Path, config: Config, cache: BuildCache, jobs: int) -> tu
             continue
         cache.put_source(digests[rel], rel, entry)
         done[rel] = _from_entry(entry, os.path.join(shown_base, *rel.split("/")), rel, digests[rel])
+    if memory is not None:
+        memory.clear()
+        memory.update(((rel, result[0].digest, scope, result[0].path), result) for rel, result in done.items() if result is not None)
     markups: dict[str, Markup] = {}
     for rel in order:
         scan.diagnostics.extend(problems.get(rel, ()))
@@ -183,10 +196,11 @@ class RenderOutcome:
     rendered: int = 0
     kept: int = 0
     cards: dict[str, str] = field(default_factory=dict)
+    cancelled: bool = False  # ended early: the pages are not all there
 
 
-def _render_share(make_renderer: Callable[[tuple[int, int]], Any], share: tuple[int, int], staging, on_template_error) -> tuple:
-    """Render (and stage) one share of the pages; return plain results."""
+def _render_share(make_renderer: Callable[[tuple[int, int]], Any], share: tuple[int, int], staging, on_template_error, stop: Callable[[], bool] | None = None) -> tuple:
+    """Render (and stage) one share of the pages; return plain results (early when STOP says so)."""
     import jinja2
 
     renderer = make_renderer(share)
@@ -194,6 +208,8 @@ def _render_share(make_renderer: Callable[[tuple[int, int]], Any], share: tuple[
     rendered = 0
     try:
         for page in renderer.iter_pages():
+            if stop is not None and stop():
+                break
             if page.data is not None:
                 rendered += 1
             if staging is not None:
@@ -208,11 +224,11 @@ def _render_share(make_renderer: Callable[[tuple[int, int]], Any], share: tuple[
     return pages, [], rendered, outcome, cards, reuse.kept_count if reuse is not None else 0
 
 
-def _share_child(conn, make_renderer, share, staging, on_template_error) -> None:  # pragma: no cover - runs in a fork
+def _share_child(conn, make_renderer, share, staging, on_template_error, stopped) -> None:  # pragma: no cover - runs in a fork
     # Ctrl-C reaches the whole process group: the parent stops the build, this process stays quiet.
     quiet_worker()
     try:
-        result = ("ok", _render_share(make_renderer, share, staging, on_template_error))
+        result = ("ok", _render_share(make_renderer, share, staging, on_template_error, stopped.is_set if stopped is not None else None))
     except BaseException:  # noqa: BLE001 - reported by the parent
         import traceback
 
@@ -224,26 +240,36 @@ def _share_child(conn, make_renderer, share, staging, on_template_error) -> None
         os._exit(0)
 
 
-def render_pages(make_renderer: Callable[[tuple[int, int]], Any], release_count: int, staging, jobs: int, on_template_error) -> RenderOutcome:
+def render_pages(make_renderer: Callable[[tuple[int, int]], Any], release_count: int, staging, jobs: int, on_template_error,
+                 cancel: Callable[[], bool] | None = None, fork_lock: Any = None) -> RenderOutcome:
     """Render every page, over several processes when there are many, staging each as it comes.
 
     Each process renders the pages whose URL hashes to its share (Renderer.mine), so every
     page is rendered by exactly one process and the bytes do not depend on `--jobs`.
+    CANCEL, asked between pages, ends the work early (outcome.cancelled). FORK_LOCK is held
+    while a process is forked, so that no other thread is inside a lock the child would need.
     """
     n = job_count(jobs)
     if n < 2 or release_count < RENDER_PARALLEL_THRESHOLD or "fork" not in multiprocessing.get_all_start_methods():
         n = 1
     children = []
+    stopped = None
+    stop = cancel
     if n > 1:
         context = multiprocessing.get_context("fork")
+        if cancel is not None:
+            # The other processes learn of a cancel through an event the main one sets.
+            stopped = context.Event()
+            stop = lambda: bool(cancel() and stopped.set() is None) or stopped.is_set()  # noqa: E731
+
         for k in range(1, n):
             parent_end, child_end = context.Pipe(duplex=False)
-            process = context.Process(target=_share_child, args=(child_end, make_renderer, (k, n), staging, on_template_error), daemon=True)
-            with forking_quietly():
+            process = context.Process(target=_share_child, args=(child_end, make_renderer, (k, n), staging, on_template_error, stopped), daemon=True)
+            with fork_lock if fork_lock is not None else contextlib.nullcontext(), forking_quietly():
                 process.start()
             child_end.close()
             children.append((process, parent_end))
-    results = [_render_share(make_renderer, (0, n), staging, on_template_error)]
+    results = [_render_share(make_renderer, (0, n), staging, on_template_error, stop)]
     crash = ""
     for process, conn in children:
         try:
@@ -267,4 +293,5 @@ def render_pages(make_renderer: Callable[[tuple[int, int]], Any], release_count:
         if index > 0 and staging is not None and staged is not None:
             staging.merge(staged)  # the main process's share is in `staging` already
     outcome.pages.sort(key=lambda p: p.output_path)
+    outcome.cancelled = stop is not None and stop()
     return outcome

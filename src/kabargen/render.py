@@ -8,7 +8,7 @@ import re
 import zlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 from urllib.parse import quote, urlsplit
 from xml.sax.saxutils import escape as xml_escape, quoteattr
 
@@ -166,6 +166,8 @@ class Renderer:
         self.share = share
         # Tells whether the output already holds a page (cache.PageReuse), or None.
         self.reuse = reuse
+        # Renders only the pages at URLs this says yes to, instead of a share (see PageMaker).
+        self.wanted: Callable[[str], bool] | None = None
         if reuse is not None:
             reuse.start(self)
 
@@ -448,6 +450,8 @@ class Renderer:
 
     def mine(self, url: str) -> bool:
         """Whether this process renders the page at URL (several processes split a build)."""
+        if self.wanted is not None:
+            return self.wanted(url)
         k, n = self.share
         return n == 1 or zlib.crc32(url.encode("utf-8")) % n == k
 

@@ -38,11 +38,12 @@ from typing import Callable, Mapping
 from urllib.parse import quote, unquote
 
 import click
+import jinja2
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from . import search
-from .build import BuildOptions, BuildResult, build
+from .build import BuildOptions, BuildResult, PageMaker, build, template_diagnostic
 from .config import Config
 from .errors import ConfigError, Diagnostic, UsageError, error
 from .model import Page
@@ -176,6 +177,38 @@ class SiteFiles:
         return self.copies[key] if key in self.copies else self.index[key]
 
 
+class LazyPages(Mapping[str, bytes]):
+    """Output path -> page bytes of a site whose pages are rendered the first time they are asked for.
+
+    A save is answered as soon as the site is assembled and checked; the tabs that reload ask
+    for their pages, which are rendered then, while the builder renders the whole site behind.
+    Reading a page may raise jinja2.TemplateError (a template the site has not yet been checked with).
+    """
+
+    def __init__(self, maker: PageMaker, urls: Mapping[str, str]):
+        self.maker = maker
+        self._urls = urls  # output path -> site path
+        self._made: dict[str, bytes] = {}
+
+    def __getitem__(self, key: str) -> bytes:
+        data = self._made.get(key)
+        if data is None:
+            data = self.maker.page(self._urls[key])
+            if data is None:
+                raise KeyError(key)
+            self._made[key] = data
+        return data
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._urls
+
+    def __iter__(self):
+        return iter(self._urls)
+
+    def __len__(self) -> int:
+        return len(self._urls)
+
+
 @dataclass(frozen=True)
 class State:
     """What the server answers with right now: the last good site and the current build's errors."""
@@ -303,6 +336,14 @@ code {{ white-space: pre-wrap; word-break: break-word; font-size: .95rem; }}
 
 # -- building ------------------------------------------------------------------------------------
 
+PENDING = "pending"  # search_key of a site whose pages are not all rendered yet
+
+
+def _internal_error(exc: Exception) -> Diagnostic:
+    """A bug in kabargen, reported without ending the preview (the traceback goes to the terminal)."""
+    traceback.print_exc()
+    return error("kabargen", 0, f"internal error: {type(exc).__name__}: {exc} (the terminal shows the traceback)")
+
 
 @dataclass(frozen=True)
 class ServeOptions:
@@ -372,9 +413,9 @@ class SearchIndex:
                 return ""
         return self._indexer.key(pages)
 
-    def request(self, key: str, pages: list[Page]) -> None:
-        """Make the index for KEY next (a newer request replaces one not started yet)."""
-        indexed = {p.output_path: p.data for p in pages if p.output_path.endswith(".html") and search.BODY_MARK in p.data}
+    def request(self, key: str, pages: Mapping[str, bytes]) -> None:
+        """Make the index for KEY of PAGES (output path -> bytes) next (a newer request replaces one not started yet)."""
+        indexed = {path: data for path, data in pages.items() if path.endswith(".html") and search.BODY_MARK in data}
         with self._cond:
             self._job = (key, indexed)
             self._cond.notify_all()
@@ -468,6 +509,9 @@ class Preview:
         self._count = 0
         self._state = State(site=None, errors=(), warnings=0, generation=f"{self._boot}-0")
         self._copies_stat: dict[str, tuple[int, int] | None] = {}
+        self._inputs: tuple | None = None  # what the site served was built from (see _rebuild)
+        self._pending: SiteFiles | None = None  # served, its pages not all rendered yet
+        self._memory: dict = {}  # the content files of the last build, parsed and converted
         self._changed = threading.Condition()  # guards generation changes and the stop flag
         self._stopping = False
         self._dirty: set[str] = set()
@@ -652,7 +696,7 @@ class Preview:
     def _build_loop(self) -> None:
         while True:
             with self._wake:
-                while not self._dirty and not self._stopping:
+                while not self._dirty and not self._stopping and self._pending is None:
                     timeout = None
                     if self._next_embargo is not None:
                         timeout = max(0.0, (self._next_embargo - datetime.now(timezone.utc)).total_seconds()) + 0.5
@@ -661,22 +705,36 @@ class Preview:
                         self._dirty.add("")  # an embargo lifted
                 if self._stopping:
                     return
-                # Debounce: wait until the burst is over (or has lasted too long).
-                while not self._stopping:
-                    now = time.monotonic()
-                    quiet = now - self._last_event
-                    if quiet >= DEBOUNCE or now - self._first_event >= MAX_DELAY:
-                        break
-                    self._wake.wait(DEBOUNCE - quiet)
-                if self._stopping:
-                    return
-                changed, self._dirty = self._dirty, set()
-            self._rebuild(changed)
+                changed = None
+                if self._dirty:
+                    # Debounce: wait until the burst is over (or has lasted too long).
+                    while not self._stopping:
+                        now = time.monotonic()
+                        quiet = now - self._last_event
+                        if quiet >= DEBOUNCE or now - self._first_event >= MAX_DELAY:
+                            break
+                        self._wake.wait(DEBOUNCE - quiet)
+                    if self._stopping:
+                        return
+                    changed, self._dirty = self._dirty, set()
+            if changed is None:
+                self._complete()
+            else:
+                self._rebuild(changed)
 
     # -- building ----------------------------------------------------------------------------
 
+    def _interrupted(self) -> bool:
+        """Whether rendering in the background should give way: a new save, or the server stopping."""
+        return bool(self._dirty) or self._stopping
+
     def _rebuild(self, changed: set[str], initial: bool = False) -> None:
-        """Build again, swap in the result, and announce it when what is served changed."""
+        """Build again (pages are rendered when asked for), swap in the result, and announce it.
+
+        The first build renders every page before the server answers; later ones are announced
+        as soon as the site is assembled and checked, and the builder then renders the whole
+        site in the background (_complete), unless a newer save comes first.
+        """
         started = time.perf_counter()
         result: BuildResult | None = None
         # Watch a folder made since the last build (templates/, say) before this build reads it:
@@ -685,22 +743,17 @@ class Preview:
         try:
             if self._photos is None:
                 self._photos = Path(tempfile.mkdtemp(prefix="kabargen-serve-photos-")).resolve()
-            result = build(BuildOptions(source=self.root, drafts=self.options.drafts, jobs=self.options.jobs, write=False, photo_cache=self._photos))
+            result = build(BuildOptions(source=self.root, drafts=self.options.drafts, jobs=self.options.jobs, write=False, lazy=True, photo_cache=self._photos, memory=self._memory))
             diagnostics = result.diagnostics
         except ConfigError as exc:
             diagnostics = exc.diagnostics
         except UsageError as exc:
             diagnostics = [error(os.path.relpath(self.root / CONFIG_NAME), 0, exc.format_message())]
         except Exception as exc:  # a bug in kabargen must not end the preview: report it in full
-            traceback.print_exc()
-            diagnostics = [error("kabargen", 0, f"internal error: {type(exc).__name__}: {exc} (the terminal shows the traceback)")]
-        seconds = time.perf_counter() - started
+            diagnostics = [_internal_error(exc)]
         if self._stopping:
             return
-        for d in diagnostics:
-            self.echo(d.format(), err=True)
         errors = tuple(d for d in diagnostics if d.is_error)
-        warnings = sum(1 for d in diagnostics if not d.is_error)
         old = self._state
         site = old.site
         language = old.language
@@ -708,31 +761,49 @@ class Preview:
             self._config = result.config
             language = result.config.language
         fresh = result is not None and not errors and result.site is not None
+        inputs = None
         if fresh:
-            search_key = ""
-            if result.config.search:
-                if self._search is None:
-                    self._search = SearchIndex(self.root, self.echo, self._index_ready)
-                search_key = self._search.key(result.pages, result.config.language)
+            maker = result.maker
+            # What the pages are made from; equal inputs give equal pages (the build's `now`
+            # aside, which no page shows: embargoes lifting change releases, not `now`).
+            inputs = (result.config, maker.theme.digest, self.options.drafts, replace(result.site, now=None))
             site = SiteFiles(
-                pages={p.output_path: p.data for p in result.pages},
+                pages=LazyPages(maker, {p.output_path: p.url for p in result.pages}),
                 copies={s.path: s.src for s in result.static},
                 base_path=result.config.base_path,
-                search_key=search_key,
+                search_key=PENDING if result.config.search else "",
             )
             self._next_embargo = result.site.next_embargo
+            # Only a content change is answered before the pages are rendered: after a change to
+            # the templates or the config (or the first time) every page may fail, so all are
+            # rendered first and a template error is shown by the one reload, as a build shows it.
+            if initial or self._inputs is None or inputs[:3] != self._inputs[:3]:
+                site, render_errors = self._render_all(site)
+                diagnostics = list(diagnostics) + list(render_errors)
+                errors += tuple(render_errors)
+                if render_errors:
+                    inputs, fresh, site = None, False, old.site
+        seconds = time.perf_counter() - started
+        for d in diagnostics:
+            self.echo(d.format(), err=True)
+        warnings = sum(1 for d in diagnostics if not d.is_error)
         copies_stat = {k: _stat_key(v) for k, v in site.copies.items()} if site else {}
         same = (
-            old.site is not None and site is not None
-            and site.base_path == old.site.base_path and site.pages == old.site.pages
+            fresh and old.site is not None and not old.errors
+            and site.base_path == old.site.base_path and inputs == self._inputs
             and site.copies == old.site.copies and copies_stat == self._copies_stat
-            and errors == old.errors
-        )
+        ) or (not fresh and bool(errors) and errors == old.errors and copies_stat == self._copies_stat)
         self._copies_stat = copies_stat
+        self._inputs = inputs
         generation = old.generation
-        if not same:
+        if same:
+            site = old.site  # with every page it has rendered, and its search index
+            if isinstance(site.pages, LazyPages):
+                self._pending = site  # its background rendering was cut short by this save
+        else:
             self._count += 1
             generation = f"{self._boot}-{self._count}"
+            self._pending = site if fresh and isinstance(site.pages, LazyPages) else None
         # Watch the theme the new config names before anyone hears of this build: an edit made
         # right after a tab reloads must not fall between the build and the watch.
         self._update_watches()
@@ -740,13 +811,67 @@ class Preview:
         self._report(State(site=site, errors=errors, warnings=warnings, generation=generation, language=language), initial, changed, seconds, same)
         with self._changed:
             current = self._state.site
-            if fresh and site.search_key and current is not None:
+            if fresh and not same and site.search_key and current is not None:
                 # Until its own index is ready, a new build keeps the index there is.
                 site = replace(site, index=current.index, index_key=current.index_key)
+                if self._pending is not None:
+                    self._pending = site
             self._state = State(site=site, errors=errors, warnings=warnings, generation=generation, language=language)
             self._changed.notify_all()
-        if fresh and site.search_key and site.search_key != site.index_key:
-            self._search.request(site.search_key, result.pages)
+        if fresh and not same and not isinstance(site.pages, LazyPages):
+            self._request_index(site)
+
+    def _render_all(self, site: SiteFiles) -> tuple[SiteFiles, list[Diagnostic]]:
+        """Render every page of a lazily built site: the complete site, or the template errors."""
+        try:
+            outcome = site.pages.maker.render_all(cancel=self._interrupted)
+        except Exception as exc:  # a bug in kabargen must not end the preview: report it in full
+            return site, [_internal_error(exc)]
+        if outcome.cancelled:
+            return site, []
+        if outcome.diagnostics:
+            return site, outcome.diagnostics
+        pages = {p.output_path: p.data for p in outcome.pages}
+        search_key = ""
+        if site.search_key:
+            if self._search is None:
+                self._search = SearchIndex(self.root, self.echo, self._index_ready)
+            search_key = self._search.key(outcome.pages, self._config.language if self._config else "id")
+        return replace(site, pages=pages, search_key=search_key), []
+
+    def _complete(self) -> None:
+        """Render, in the background, every page of the site being served (see _rebuild)."""
+        site, self._pending = self._pending, None
+        if site is None:
+            return
+        started = time.perf_counter()
+        done, errors = self._render_all(site)
+        if self._stopping or (done is site and not errors):
+            return  # cut short by a save: _rebuild keeps this site pending if it stays served
+        with self._changed:
+            state = self._state
+            if state.site is None or state.site.pages is not site.pages:
+                return  # a newer build is served already
+            if not errors:
+                # The same bytes the tabs were given: nothing to announce.
+                self._state = replace(state, site=replace(done, index=state.site.index, index_key=state.site.index_key))
+        if not errors:
+            self._request_index(self._state.site)
+            return
+        for d in errors:
+            self.echo(d.format(), err=True)
+        self._inputs = None
+        self._count += 1
+        state = replace(state, errors=tuple(errors), generation=f"{self._boot}-{self._count}")
+        self._report(state, False, set(), time.perf_counter() - started, False)
+        with self._changed:
+            self._state = state
+            self._changed.notify_all()
+
+    def _request_index(self, site: SiteFiles) -> None:
+        """Ask for the search index of a complete site, unless it is there already."""
+        if site.search_key and site.search_key != site.index_key and self._search is not None:
+            self._search.request(site.search_key, site.pages)
 
     def _index_ready(self, key: str, files: dict[str, str]) -> None:
         """A search index is ready: serve it if the pages being served are still the ones it indexes."""
@@ -878,7 +1003,13 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if found.kind == "file":
             if found.key in site.pages:
-                data = site.pages[found.key]
+                try:
+                    data = site.pages[found.key]
+                except jinja2.TemplateError as exc:
+                    # Rendered on request, before the background rendering reached the error.
+                    broken = replace(state, errors=(template_diagnostic(exc),))
+                    self._send(HTTPStatus.INTERNAL_SERVER_ERROR, inject_script(error_page(broken), state.generation), CONTENT_TYPES[".html"], head, cache="no-store")
+                    return
                 ctype = content_type(found.key, data)
                 if is_html:
                     data = inject_script(data, state.generation)
@@ -889,7 +1020,10 @@ class _Handler(BaseHTTPRequestHandler):
         self._not_found(state, head)
 
     def _not_found(self, state: State, head: bool) -> None:
-        page = state.site.pages.get("404.html") if state.site else None
+        try:
+            page = state.site.pages.get("404.html") if state.site else None
+        except jinja2.TemplateError:
+            page = None  # the background rendering reports it
         if page is None:
             page = b"<!DOCTYPE html>\n<title>404</title>\n<h1>404</h1>\n"
         self._send(HTTPStatus.NOT_FOUND, inject_script(page, state.generation), CONTENT_TYPES[".html"], head, cache="no-store")
