@@ -20,6 +20,7 @@ from .errors import Diagnostic, error, warning
 from .markup import url_scheme_ok
 from .model import (
     DRAFT,
+    BuildMemory,
     EMBARGOED,
     PUBLISHED,
     Alias,
@@ -196,6 +197,7 @@ class Assembler:
         drafts: bool = False,
         site_static: Iterable[tuple[str, str]] = (),
         failed: Iterable[str] = (),
+        memory: BuildMemory | None = None,
     ):
         self.config = config
         self.tz = config.tz
@@ -211,8 +213,31 @@ class Assembler:
             self.unreadable.add(slugify(posixpath.splitext(posixpath.basename(rel))[0]).casefold())
             self.unreadable.add(posixpath.splitext(rel)[0])
         self.diagnostics: list[Diagnostic] = []
+        # Front matter checked by the last build, for Source objects it shares with this one.
+        self.memory = memory
+        self._remembered: dict = {}
+        if memory is not None:
+            context = (config.tz, dict(files))
+            if memory.context == context:
+                self._remembered = memory.fields
+            memory.fields, memory.context = {}, context
 
     # -- reading front matter -------------------------------------------------
+
+    def _read_remembered(self, source: Source) -> dict | None:
+        """What _read gives for SOURCE, taken from the last build when it checked this very Source."""
+        if self.memory is None:
+            return self._read(source)
+        hit = self._remembered.get(id(source))
+        if hit is None or hit[0] is not source:
+            start = len(self.diagnostics)
+            fields = self._read(source)
+            hit = (source, dict(fields) if fields is not None else None, tuple(self.diagnostics[start:]))
+        else:
+            self.diagnostics.extend(hit[2])
+        self.memory.fields[id(source)] = hit
+        # A copy: run() adds keys (status, url) that depend on more than the file.
+        return dict(hit[1]) if hit[1] is not None else None
 
     def _people(self, check: _Checker, key: str, value: Any, default_credit: tuple[str, ...]) -> list[dict]:
         items = value if isinstance(value, list) else [value]
@@ -463,7 +488,7 @@ class Assembler:
             markup = self.markups[source.rel]
             for line, severity, message in markup.problems:
                 self.diagnostics.append(Diagnostic(source.path, line, severity, message))
-            fields = self._read(source)
+            fields = self._read_remembered(source)
             if fields is None:
                 # Still check the rest, but links to this file are not reported as missing.
                 slug = source.meta.get("slug") if isinstance(source.meta.get("slug"), str) else ""
@@ -835,8 +860,8 @@ def _shorten(text: str, limit: int) -> str:
     return cut + "…"
 
 
-def assemble(config, sources, markups, files, now, drafts=False, site_static=(), failed=()) -> tuple[Site | None, list[Diagnostic]]:
+def assemble(config, sources, markups, files, now, drafts=False, site_static=(), failed=(), memory: BuildMemory | None = None) -> tuple[Site | None, list[Diagnostic]]:
     """Check sources and build the Site; return (site or None on errors, diagnostics)."""
-    assembler = Assembler(config, sources, markups, files, now, drafts, site_static, failed)
+    assembler = Assembler(config, sources, markups, files, now, drafts, site_static, failed, memory)
     site = assembler.run()
     return site, assembler.diagnostics

@@ -19,7 +19,7 @@ from .cache import CACHE_DIR, BuildCache, PageReuse
 from .config import Config, load_config
 from .errors import Diagnostic, UsageError, sort_diagnostics, warning
 from . import images, redirects, search
-from .model import Page, Site, StaticFile
+from .model import BuildMemory, Page, Site, StaticFile
 from .parallel import RenderOutcome, read_content, render_pages
 from .render import Renderer
 from .sources import Scan, walk
@@ -46,7 +46,7 @@ class BuildOptions:
     photo_cache: Path | None = None  # kabargen serve: photo copies .kabargen-cache/ lacks are made here
     lazy: bool = False  # kabargen serve: render nothing; BuildResult.maker renders pages when asked
     # kabargen serve: the files read by the last build, reused from memory (see read_content).
-    memory: dict | None = field(default=None, compare=False, hash=False)
+    memory: BuildMemory | None = field(default=None, compare=False, hash=False)
 
 
 @dataclass
@@ -209,7 +209,7 @@ def _build_site(options: BuildOptions, started: float, root: Path, config: Confi
     site_static = [(str(path), rel) for path, rel in walk(root / "static", root, static_scan, skip_hidden=False)]
     diagnostics += scan.diagnostics + static_scan.diagnostics
     files = {rel: (str(path), path.stat().st_size) for path, rel in scan.files}
-    site, problems = assemble(config, scan.sources, markups, files, now, options.drafts, site_static, scan.failed)
+    site, problems = assemble(config, scan.sources, markups, files, now, options.drafts, site_static, scan.failed, options.memory)
     phases.mark("assemble")
     diagnostics += problems
     if not config.absolute:

@@ -254,3 +254,20 @@ class Page:
     def output_path(self) -> str:
         """Path of the file under the output folder."""
         return self.url + "index.html" if self.url.endswith("/") or not self.url else self.url
+
+
+@dataclass(eq=False)
+class BuildMemory:
+    """What a long-running preview keeps from one build to the next, to redo only what changed.
+
+    The one mutable class here, on purpose: `kabargen serve` hands the same object to every
+    build, and each build replaces its contents with what it read and checked. A build may
+    use an entry only when it is for the very same input (same file bytes, settings and
+    Source object), so results never differ from a build without it.
+    """
+
+    # (path under content/, sha256, converter settings, shown path) -> (Source, Markup)
+    sources: dict = field(default_factory=dict)
+    # id(Source) -> (Source, checked front matter fields, their diagnostics); valid for `context`
+    fields: dict = field(default_factory=dict)
+    context: Any = None  # (time zone, other files under content/) the fields were checked against

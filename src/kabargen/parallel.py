@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterable
 from .cache import BuildCache
 from .config import Config
 from .errors import Diagnostic, error
-from .model import Markup, Page, Source
+from .model import BuildMemory, Markup, Page, Source
 from .sources import Scan, display_path, parse_source, walk
 from .workers import forking_quietly, quiet_worker
 
@@ -94,13 +94,13 @@ def _from_entry(entry: tuple, shown: str, rel: str, digest: str) -> tuple[Source
     return source, markup
 
 
-def read_content(root: Path, config: Config, cache: BuildCache, jobs: int, memory: dict | None = None) -> tuple[Scan, dict[str, Markup]]:
+def read_content(root: Path, config: Config, cache: BuildCache, jobs: int, memory: BuildMemory | None = None) -> tuple[Scan, dict[str, Markup]]:
     """Every Markdown file under content/ as a Source and its converted body; other files listed.
 
     Gives what `sources.scan_content` and converting every body would, reusing the cache.
     MEMORY, kept by a long-running caller (kabargen serve) from one build to the next, holds
     the results of the last build by file, hash and settings: an unchanged file is taken from
-    it without reading the cache. It is updated to this build's files.
+    it without reading the cache (and keeps its Source object). It is updated to this build's files.
     """
     scan = Scan()
     content = root / "content"
@@ -109,7 +109,7 @@ def read_content(root: Path, config: Config, cache: BuildCache, jobs: int, memor
     args = converter_args(config)
     scope = repr(args)
     cache.use_source_scope(scope)
-    remembered = dict(memory) if memory is not None else {}
+    remembered = memory.sources if memory is not None else {}
     done: dict[str, tuple[Source, Markup] | None] = {}
     problems: dict[str, list[Diagnostic]] = {}
     todo: list[tuple[bytes, str, str]] = []
@@ -149,8 +149,7 @@ def read_content(root: Path, config: Config, cache: BuildCache, jobs: int, memor
         cache.put_source(digests[rel], rel, entry)
         done[rel] = _from_entry(entry, os.path.join(shown_base, *rel.split("/")), rel, digests[rel])
     if memory is not None:
-        memory.clear()
-        memory.update(((rel, result[0].digest, scope, result[0].path), result) for rel, result in done.items() if result is not None)
+        memory.sources = {(rel, result[0].digest, scope, result[0].path): result for rel, result in done.items() if result is not None}
     markups: dict[str, Markup] = {}
     for rel in order:
         scan.diagnostics.extend(problems.get(rel, ()))

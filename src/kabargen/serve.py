@@ -39,14 +39,17 @@ from urllib.parse import quote, unquote
 
 import click
 import jinja2
-from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.events import (
+    DirCreatedEvent, DirDeletedEvent, DirMovedEvent, FileCreatedEvent, FileDeletedEvent, FileModifiedEvent, FileMovedEvent,
+    FileSystemEvent, FileSystemEventHandler,
+)
 from watchdog.observers import Observer
 
 from . import search
 from .build import BuildOptions, BuildResult, PageMaker, build, template_diagnostic
 from .config import Config
 from .errors import ConfigError, Diagnostic, UsageError, error
-from .model import Page
+from .model import BuildMemory, Page
 from .sources import ignored
 from .theme import find_theme
 
@@ -60,6 +63,9 @@ DEBOUNCE = 0.1  # seconds without events before a rebuild starts
 MAX_DELAY = 2.0  # a steady stream of events (a git checkout) still rebuilds this often
 KEEPALIVE = 15.0  # seconds between comments on an idle event stream
 WATCHED = ("content", "static", "templates", "themes")
+# Changes only: without a filter, the build's own reading of every file (inotify's open and
+# close events) kept the watcher thread busy, which slowed a build of 10,000 releases by 1.5 s.
+WATCHED_EVENTS = (FileCreatedEvent, FileModifiedEvent, FileDeletedEvent, FileMovedEvent, DirCreatedEvent, DirDeletedEvent, DirMovedEvent)
 CONFIG_NAME = "kabargen.yaml"
 
 RELOAD_JS = b"""\
@@ -511,7 +517,7 @@ class Preview:
         self._copies_stat: dict[str, tuple[int, int] | None] = {}
         self._inputs: tuple | None = None  # what the site served was built from (see _rebuild)
         self._pending: SiteFiles | None = None  # served, its pages not all rendered yet
-        self._memory: dict = {}  # the content files of the last build, parsed and converted
+        self._memory = BuildMemory()  # what the last build read and checked, for the next one
         self._changed = threading.Condition()  # guards generation changes and the stop flag
         self._stopping = False
         self._dirty: set[str] = set()
@@ -664,7 +670,7 @@ class Preview:
         for path, recursive in wanted.items():
             if path not in self._watches and os.path.isdir(path):
                 try:
-                    self._watches[path] = self._observer.schedule(handler, path, recursive=recursive)
+                    self._watches[path] = self._observer.schedule(handler, path, recursive=recursive, event_filter=list(WATCHED_EVENTS))
                 except OSError as exc:
                     self.echo(f"warning: cannot watch {os.path.relpath(path)}: {exc}; changes there need a restart", err=True)
 
@@ -798,7 +804,7 @@ class Preview:
         generation = old.generation
         if same:
             site = old.site  # with every page it has rendered, and its search index
-            if isinstance(site.pages, LazyPages):
+            if site is not None and isinstance(site.pages, LazyPages):
                 self._pending = site  # its background rendering was cut short by this save
         else:
             self._count += 1

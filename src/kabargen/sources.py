@@ -59,40 +59,54 @@ def walk(folder: Path, site_root: Path, scan: Scan, skip_hidden: bool = True) ->
         return found
     root_real = site_root.resolve()
     seen_dirs: set[Path] = set()  # real paths of folders walked (or about to be, through a link)
-    for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
-        here = Path(dirpath)
-        seen_dirs.add(here.resolve())
-        keep_dirs = []
-        for name in sorted(dirnames):
-            if (skip_hidden and name.startswith(".")) or name in VCS_DIRS:
+    # Depth first, each folder's entries in name order (as os.walk would go); os.scandir's
+    # entries tell files, folders and links apart without a system call per file.
+    stack: list[tuple[str, str]] = [(str(folder), "")]
+    while stack:
+        dirpath, prefix = stack.pop()
+        seen_dirs.add(Path(dirpath).resolve())
+        try:
+            with os.scandir(dirpath) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
+        except OSError:
+            continue  # a folder that vanished or cannot be listed, as os.walk skips it
+        subdirs: list[tuple[str, str]] = []
+        for entry in entries:
+            name = entry.name
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                is_dir = False
+            if is_dir:
+                if (skip_hidden and name.startswith(".")) or name in VCS_DIRS:
+                    continue
+                if entry.is_symlink():
+                    sub = Path(entry.path)
+                    problem = _link_problem(sub, root_real)
+                    if problem:
+                        scan.diagnostics.append(warning(display_path(sub), 0, problem))
+                        continue
+                    real = sub.resolve()
+                    if real in seen_dirs:  # an ancestor (a loop) or a folder already linked
+                        scan.diagnostics.append(warning(display_path(sub), 0, "symbolic link leads back into a folder already read: not followed"))
+                        continue
+                    seen_dirs.add(real)
+                subdirs.append((entry.path, prefix + name + "/"))
                 continue
-            sub = here / name
-            if sub.is_symlink():
-                problem = _link_problem(sub, root_real)
-                if problem:
-                    scan.diagnostics.append(warning(display_path(sub), 0, problem))
-                    continue
-                real = sub.resolve()
-                if real in seen_dirs:  # an ancestor (a loop) or a folder already linked
-                    scan.diagnostics.append(warning(display_path(sub), 0, "symbolic link leads back into a folder already read: not followed"))
-                    continue
-                seen_dirs.add(real)
-            keep_dirs.append(name)
-        dirnames[:] = keep_dirs
-        for name in sorted(filenames):
             if ignored(name) or (skip_hidden and name.startswith(".")):
                 continue
-            path = here / name
-            if path.is_symlink():
+            path = Path(entry.path)
+            if entry.is_symlink():
                 problem = _link_problem(path, root_real)
                 if problem:
                     scan.diagnostics.append(warning(display_path(path), 0, problem))
                     continue
-            if not path.is_file():
+            if not entry.is_file():
                 if not path.exists():
                     scan.diagnostics.append(warning(display_path(path), 0, "broken symbolic link: its target does not exist; not published"))
                 continue
-            found.append((path, path.relative_to(folder).as_posix()))
+            found.append((path, prefix + name))
+        stack.extend(reversed(subdirs))
     found.sort(key=lambda item: item[1])
     return found
 
