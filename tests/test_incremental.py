@@ -88,6 +88,23 @@ def test_editing_a_linked_title_changes_the_pages_that_link_to_it(site, tmp_path
     assert after == cold_tree(site, tmp_path)
 
 
+def test_a_release_page_follows_what_other_files_decide(site, tmp_path):
+    # A release page is kept by its inputs key (Renderer.release_inputs) without computing its
+    # context; conftest turns on the check of each such page against its full fingerprint.
+    page = "rilis/2025/05/pelatihan-umkm/index.html"
+    older = site / "content/rilis/2025/04"
+    older.mkdir(parents=True)
+    (older / "ejaan-1.md").write_text(release("Ejaan Tagar Satu", date="2025-04-01 09:00", tags="[umkm]"), encoding="utf-8")
+    (older / "ejaan-2.md").write_text(release("Ejaan Tagar Dua", date="2025-04-02 09:00", tags="[UMKM]"), encoding="utf-8")
+    assert b'tag/umkm/">#umkm<' in warm_tree(site)[page]
+    # A tag is shown in its most common spelling; an older release, no neighbour of this
+    # page's release, changes it: the page's own file and its neighbours stay as they were.
+    edit(older / "ejaan-1.md", "tags: [umkm]", "tags: [UMKM]")
+    after = warm_tree(site)
+    assert b'tag/umkm/">#UMKM<' in after[page]
+    assert after == cold_tree(site, tmp_path)
+
+
 @pytest.mark.parametrize(
     "change",
     ["rename", "slug", "delete", "tags", "add", "date"],

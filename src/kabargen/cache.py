@@ -400,6 +400,9 @@ class PageReuse:
         self.fingerprints = Fingerprints(shared_types=(Release, Tag, Person, Year))
         self.enabled = True
         self.kept_count = 0
+        # Check every page kept by its inputs key against its full fingerprint (a developer
+        # check the test suite turns on: an input missing from Renderer.release_inputs fails loudly).
+        self.verify = os.environ.get("KABARGEN_VERIFY_REUSE") == "1"
 
     def start(self, renderer) -> None:
         """Hash what every page depends on: the base, the template globals and filters."""
@@ -449,16 +452,38 @@ class PageReuse:
         """Whether the output already holds the page at URL with these inputs."""
         if key is None or self.output is None or not self.enabled:
             return False
-        rel = url + "index.html" if url.endswith("/") or not url else url
-        record = self.records.get(rel)
-        if record is None or record.key != key:
+        record = self._record(url)
+        # A key may start with the page's inputs key ("inputs;context"): the context decides here.
+        if record is None or record.key.rpartition(";")[2] != key.rpartition(";")[2]:
             return False
+        return self._intact(url, record)
+
+    def kept_early(self, url: str, inputs: str | None) -> str | None:
+        """The recorded key of the page at URL when the output holds it and INPUTS are those it was made from.
+
+        INPUTS is a page's inputs key (Renderer.release_inputs): the hash of the objects its
+        context is computed from, so that an unchanged page is known without computing its
+        context. With `verify` on, the caller computes the context anyway and checks that
+        its fingerprint is the one recorded (the test suite runs so).
+        """
+        if inputs is None or self.output is None or not self.enabled:
+            return None
+        record = self._record(url)
+        if record is None or not record.key.startswith(inputs + ";"):
+            return None
+        return record.key if self._intact(url, record, count=not self.verify) else None
+
+    def _record(self, url: str) -> OutputRecord | None:
+        return self.records.get(url + "index.html" if url.endswith("/") or not url else url)
+
+    def _intact(self, url: str, record: OutputRecord, count: bool = True) -> bool:
+        rel = url + "index.html" if url.endswith("/") or not url else url
         try:
             st = os.stat(os.path.join(self.output, rel))
         except OSError:
             return False
         if record.matches(st):
-            self.kept_count += 1
+            self.kept_count += count
             return True
         return False
 

@@ -24,6 +24,7 @@ from .theme import Theme
 # Common names of Indonesia's zones; Babel spells them only for the id locale.
 ZONE_NAMES = {"Asia/Jakarta": "WIB", "Asia/Pontianak": "WIB", "Asia/Makassar": "WITA", "Asia/Jayapura": "WIT"}
 _XREF_A = re.compile(r'<a data-xref="([^"]*)"(?: data-xref-fragment="([^"]*)")?>(.*?)</a>', re.S)
+_XREF_REF = re.compile(r'<a data-xref="([^"]*)"')
 _LOCAL_A = re.compile(r'<a href="(/[^"/][^"]*|/)"')
 _TABLE_OPEN = re.compile(r"<table[\s>]")
 # Characters XML 1.0 forbids; content may carry them by accident.
@@ -563,20 +564,61 @@ class Renderer:
             template = self._templates[name] = self.env.get_template(name)
         return template
 
-    def _page(self, url: str, template: str, **context: Any) -> Page | None:
+    def _page(self, url: str, template: str, inputs_key: str | None = None, kept_key: str | None = None, **context: Any) -> Page | None:
         if not self.mine(url):
             return None
         key = None
         if self.reuse is not None:
             key = self.reuse.key(template, url, context)
+            if kept_key is not None:
+                # Kept by its inputs key, its context computed only to check that (reuse.verify).
+                if key is None or kept_key.rpartition(";")[2] != key:
+                    raise RuntimeError(f"page reuse: /{url} was kept by its inputs, but its context changed; an input is missing from Renderer.release_inputs")
+                self.reuse.kept_count += 1
+                return Page(url, None, kept_key)
+            if key is not None and inputs_key is not None:
+                key = f"{inputs_key};{key}"
             if self.reuse.kept(url, key):
                 return Page(url, None, key)
         html = self._template(template).render(page_url=url, **context)
         return Page(url, html.encode("utf-8"), key or "")
 
+    def release_inputs(self, release: Release, template: str) -> str | None:
+        """The inputs key of a release's page: a hash of everything its context is computed from.
+
+        With it a build knows an unchanged release page without computing its context (body
+        links, JSON-LD, share links, meta) and fingerprinting that: most of a one-edit build.
+        It must name every piece of site data the release page's context reads besides the
+        config and theme (in every fingerprint): the release, its neighbours, the targets of
+        its [[links]], its tags, people, photo, year archive and "Baca Juga" dates. The test
+        suite checks it against the full fingerprint (PageReuse.verify).
+        """
+        if self.reuse is None:
+            return None
+        site = self.site
+        links = tuple(
+            (ref, (target.slug, target.title, target.url) if (target := self._lookup(ref)) else None)
+            for ref in _XREF_REF.findall(release.body_html)
+        )
+        tags = tuple((slug, self.tags[slug].name, self.tags[slug].url) if slug in self.tags else (slug,) for slug in release.tags)
+        people = tuple((c.person, self.people[c.person].url) if c.person in self.people else (c.person,) for c in release.byline + release.editors)
+        picture = site.pictures.get(release.image.src) if release.image else None
+        dates = tuple((link.slug, site.releases[link.slug].date if link.slug in site.releases else None) for link in release.related if not link.external)
+        years = tuple((y.year, y.url) for y in site.years)
+        return self.reuse.key(
+            "inputs", template, release.url, release, site.releases.get(release.prev), site.releases.get(release.next),
+            links, tags, people, picture, site.logo_card, dates, years, tuple(sorted(self.reuse.fingerprints.reads.items())),
+        )
+
     def release_pages(self) -> Iterable[Page]:
         for release in self.site.releases.values():
             if not self.mine(release.url):
+                continue
+            template = "page.html" if release.layout == "page" else "release.html"
+            inputs_key = self.release_inputs(release, template)
+            kept_key = self.reuse.kept_early(release.url, inputs_key) if inputs_key is not None else None
+            if kept_key is not None and not self.reuse.verify:
+                yield Page(release.url, None, kept_key)
                 continue
             common = dict(
                 release=release,
@@ -588,11 +630,13 @@ class Renderer:
                 crumbs=self.release_crumbs(release),
             )
             if release.layout == "page":
-                yield self._page(release.url, "page.html", **common)
+                yield self._page(release.url, template, inputs_key, kept_key, **common)
                 continue
             yield self._page(
                 release.url,
-                "release.html",
+                template,
+                inputs_key,
+                kept_key,
                 groups=self.byline_groups(release),
                 person_url=self.person_url,
                 tags=self.tag_links(release),
