@@ -516,6 +516,7 @@ class Preview:
         self._state = State(site=None, errors=(), warnings=0, generation=f"{self._boot}-0")
         self._copies_stat: dict[str, tuple[int, int] | None] = {}
         self._inputs: tuple | None = None  # what the site served was built from (see _rebuild)
+        self._checked: tuple | None = None  # config, theme and flags every page last rendered with, without error
         self._pending: SiteFiles | None = None  # served, its pages not all rendered yet
         self._memory = BuildMemory()  # what the last build read and checked, for the next one
         self._changed = threading.Condition()  # guards generation changes and the stop flag
@@ -783,12 +784,15 @@ class Preview:
             # Only a content change is answered before the pages are rendered: after a change to
             # the templates or the config (or the first time) every page may fail, so all are
             # rendered first and a template error is shown by the one reload, as a build shows it.
-            if initial or self._inputs is None or inputs[:3] != self._inputs[:3]:
+            if initial or inputs[:3] != self._checked:
                 site, render_errors = self._render_all(site)
                 diagnostics = list(diagnostics) + list(render_errors)
                 errors += tuple(render_errors)
                 if render_errors:
                     inputs, fresh, site = None, False, old.site
+                    self._checked = None
+                elif not isinstance(site.pages, LazyPages):
+                    self._checked = inputs[:3]
         seconds = time.perf_counter() - started
         for d in diagnostics:
             self.echo(d.format(), err=True)
@@ -866,7 +870,7 @@ class Preview:
             return
         for d in errors:
             self.echo(d.format(), err=True)
-        self._inputs = None
+        self._inputs = self._checked = None
         self._count += 1
         state = replace(state, errors=tuple(errors), generation=f"{self._boot}-{self._count}")
         self._report(state, False, set(), time.perf_counter() - started, False)
