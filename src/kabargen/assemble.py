@@ -10,8 +10,8 @@ import difflib
 import posixpath
 import re
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field, replace
-from datetime import datetime, time, timezone
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping
 from urllib.parse import unquote, urlsplit
 

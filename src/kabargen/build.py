@@ -23,7 +23,7 @@ from .model import BuildMemory, Page, Site, StaticFile
 from .parallel import RenderOutcome, read_content, render_pages
 from .render import Renderer
 from .sources import Scan, walk
-from .theme import load_theme, make_environment
+from .theme import CompiledTemplates, load_theme, make_environment
 from .write import OutputLock, Staging, Survey, WriteReport, spare_path
 
 
@@ -250,7 +250,9 @@ def _build_site(options: BuildOptions, started: float, root: Path, config: Confi
     reuse = PageReuse(cache, output, records, (theme.name, theme.digest, options.drafts)) if options.cache and options.write else None
     staging = Staging(output, records, survey) if options.write else None
     if options.lazy and not options.write:
-        result.maker = PageMaker(config, site, theme, options.jobs)
+        if options.memory is not None and options.memory.templates is None:
+            options.memory.templates = CompiledTemplates()
+        result.maker = PageMaker(config, site, theme, options.jobs, options.memory.templates if options.memory is not None else None)
         outcome = RenderOutcome(pages=[Page(url, None) for url in result.maker.urls])
     else:
         try:
@@ -300,8 +302,10 @@ def _build_site(options: BuildOptions, started: float, root: Path, config: Confi
                 # Pages only (copied files have no hash): the same key a preview computes.
                 key = indexer.key_from_hashes((rel, record.sha) for rel, record in staging.new_records.items() if record.sha)
 
-                def before_swap(path: Path) -> None:
+                def index_then_swap(path: Path) -> None:
                     result.search_index = "reused" if indexer.index(path, key) else "built"
+
+                before_swap = index_then_swap
 
             result.report = staging.finish(before_swap)
         except search.SearchUnavailable as exc:
@@ -330,8 +334,8 @@ class PageMaker:
     search index. The bytes equal those of a full build: the same Renderer makes them.
     """
 
-    def __init__(self, config: Config, site: Site, theme, jobs: int):
-        self.config, self.site, self.theme, self.jobs = config, site, theme, jobs
+    def __init__(self, config: Config, site: Site, theme, jobs: int, compiled: CompiledTemplates | None = None):
+        self.config, self.site, self.theme, self.jobs, self.compiled = config, site, theme, jobs, compiled
         # One renderer (and Jinja environment) for pages asked for one at a time, used under
         # the lock: it keeps what it worked out (cards, dates, link lookups) between requests.
         self._lock = threading.Lock()
@@ -344,7 +348,7 @@ class PageMaker:
         self.urls: tuple[str, ...] = tuple(sorted(seen, key=lambda url: Page(url, None).output_path))
 
     def _environment(self) -> jinja2.Environment:
-        env = make_environment(self.theme)
+        env = make_environment(self.theme, self.compiled)
         env.globals.update(images.template_globals(self.config, self.site))
         return env
 

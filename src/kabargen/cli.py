@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -11,6 +12,9 @@ from . import __version__
 from .build import BuildOptions, BuildResult, build
 from .ci import annotation, in_github_actions, json_line
 from .errors import ConfigError, ContentError, Diagnostic, UsageError
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 
 def _print_diagnostics(result: BuildResult, quiet: bool, fmt: str = "text") -> None:

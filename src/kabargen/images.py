@@ -235,7 +235,7 @@ def _decode(image, scale: float, notes: list[str]):
 
     Returns an image in mode RGB, RGBA or L with no metadata left on it.
     """
-    from PIL import Image, ImageCms, ImageOps
+    from PIL import ImageCms, ImageOps
 
     orientation = _orientation(image)
     stored = image.size

@@ -271,3 +271,4 @@ class BuildMemory:
     # id(Source) -> (Source, checked front matter fields, their diagnostics); valid for `context`
     fields: dict = field(default_factory=dict)
     context: Any = None  # (time zone, other files under content/) the fields were checked against
+    templates: Any = None  # theme.CompiledTemplates: templates compiled by earlier builds

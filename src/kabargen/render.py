@@ -8,7 +8,7 @@ import re
 import zlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable
 from urllib.parse import quote, urlsplit
 from xml.sax.saxutils import escape as xml_escape, quoteattr
 
@@ -18,7 +18,7 @@ from babel.dates import format_datetime
 from markupsafe import Markup, escape
 
 from .config import Config
-from .model import DRAFT, EMBARGOED, Credit, Page, Person, Release, Site, Tag, Year
+from .model import DRAFT, EMBARGOED, Credit, Page, Release, Site
 from .theme import Theme
 
 # Common names of Indonesia's zones; Babel spells them only for the id locale.
@@ -753,7 +753,7 @@ class Renderer:
         out.append(f'  <link rel="self" type="application/atom+xml" href={quoteattr(self.abs_url(url))}/>')
         out.append(f'  <link rel="alternate" type="text/html" href={quoteattr(self.abs_url(page))}/>')
         out.append(f"  <updated>{(updated or datetime(1970, 1, 1, tzinfo=timezone.utc)).isoformat()}</updated>")
-        out.append(f"  <generator>kabargen</generator>")
+        out.append("  <generator>kabargen</generator>")
         org = (self.config.organization or {}).get("name") or self.config.title
         out.append(f"  <author><name>{xml_text(org)}</name></author>")
         for r in entries:

@@ -62,6 +62,7 @@ GENERATION_PATH = INTERNAL + "generation"
 DEBOUNCE = 0.1  # seconds without events before a rebuild starts
 MAX_DELAY = 2.0  # a steady stream of events (a git checkout) still rebuilds this often
 KEEPALIVE = 15.0  # seconds between comments on an idle event stream
+SETTLE = 0.5  # seconds after announcing a build before the rest of its pages are rendered
 WATCHED = ("content", "static", "templates", "themes")
 # Changes only: without a filter, the build's own reading of every file (inotify's open and
 # close events) kept the watcher thread busy, which slowed a build of 10,000 releases by 1.5 s.
@@ -851,6 +852,11 @@ class Preview:
 
     def _complete(self) -> None:
         """Render, in the background, every page of the site being served (see _rebuild)."""
+        with self._wake:
+            # The tabs reload at once and ask for their pages: let those render without the
+            # whole site competing for the processor.
+            if self._wake.wait_for(lambda: bool(self._dirty) or self._stopping, timeout=SETTLE):
+                return  # a save (or the end) came first; the site stays pending unless replaced
         site, self._pending = self._pending, None
         if site is None:
             return
