@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
 from . import __version__
+from .model import Page
 
 CACHE_DIR = ".kabargen-cache"
 FORMAT = 2
@@ -474,12 +475,11 @@ class PageReuse:
         return record.key if self._intact(url, record, count=not self.verify) else None
 
     def _record(self, url: str) -> OutputRecord | None:
-        return self.records.get(url + "index.html" if url.endswith("/") or not url else url)
+        return self.records.get(Page(url, None).output_path)
 
     def _intact(self, url: str, record: OutputRecord, count: bool = True) -> bool:
-        rel = url + "index.html" if url.endswith("/") or not url else url
         try:
-            st = os.stat(os.path.join(self.output, rel))
+            st = os.stat(os.path.join(self.output, Page(url, None).output_path))
         except OSError:
             return False
         if record.matches(st):

@@ -809,7 +809,7 @@ class Preview:
         generation = old.generation
         if same:
             site = old.site  # with every page it has rendered, and its search index
-            if site is not None and isinstance(site.pages, LazyPages):
+            if fresh and isinstance(site.pages, LazyPages):
                 self._pending = site  # its background rendering was cut short by this save
         else:
             self._count += 1
@@ -838,10 +838,10 @@ class Preview:
             outcome = site.pages.maker.render_all(cancel=self._interrupted)
         except Exception as exc:  # a bug in kabargen must not end the preview: report it in full
             return site, [_internal_error(exc)]
+        if outcome.diagnostics:  # before cancelled: a template error found is never dropped
+            return site, outcome.diagnostics
         if outcome.cancelled:
             return site, []
-        if outcome.diagnostics:
-            return site, outcome.diagnostics
         pages = {p.output_path: p.data for p in outcome.pages}
         search_key = ""
         if site.search_key:
@@ -858,8 +858,8 @@ class Preview:
             if self._wake.wait_for(lambda: bool(self._dirty) or self._stopping, timeout=SETTLE):
                 return  # a save (or the end) came first; the site stays pending unless replaced
         site, self._pending = self._pending, None
-        if site is None:
-            return
+        if site is None or self._state.errors:
+            return  # a site shown behind an error page is not worth rendering
         started = time.perf_counter()
         done, errors = self._render_all(site)
         if self._stopping or (done is site and not errors):
