@@ -22,7 +22,7 @@ from .config import Config
 from .errors import Diagnostic, error
 from .model import BuildMemory, Markup, Page, Source
 from .sources import Scan, display_path, parse_source, walk
-from .workers import forking_quietly, quiet_worker
+from .workers import forking_quietly, give_back_free_memory, quiet_worker
 
 # Below this many files to convert, starting processes costs more than it saves.
 PARALLEL_THRESHOLD = 64
@@ -261,6 +261,7 @@ def render_pages(make_renderer: Callable[[tuple[int, int]], Any], release_count:
             stopped = context.Event()
             stop = lambda: bool(cancel() and stopped.set() is None) or stopped.is_set()  # noqa: E731
 
+        give_back_free_memory()
         for k in range(1, n):
             parent_end, child_end = context.Pipe(duplex=False)
             process = context.Process(target=_share_child, args=(child_end, make_renderer, (k, n), staging, on_template_error, stopped), daemon=True)

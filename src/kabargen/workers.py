@@ -27,3 +27,24 @@ def quiet_worker() -> None:
     """Initializer of a worker process: ignore Ctrl-C (the parent handles it), then let signals in."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+def give_back_free_memory() -> None:
+    """Return the C heap's free pages to the system before forking (glibc only; elsewhere nothing).
+
+    Reading a site frees most of what it allocated (raw files, parsed sources, cache
+    entries), but the C allocator keeps those pages, and a forked process inherits them. Both
+    processes then allocate into them while rendering, and each such write copies a page
+    that was shared: at 10,000 releases about 90 MiB of free pages in the main process, which
+    cost their size again in every render process. Given back, new allocations start on
+    fresh private pages instead.
+    """
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None)
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):  # not glibc (musl, macOS, Windows)
+        return
+    trim.argtypes = [ctypes.c_size_t]
+    trim(0)
