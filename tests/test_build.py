@@ -310,3 +310,29 @@ def test_a_save_that_is_more_than_a_body_edit_is_built_in_full(basic, change):
     before = dict(memory.sources)
     assert patch_build(first, changed, options) is None
     assert memory.sources == before, "a declined patch leaves the memory as it was"
+
+
+def test_templates_kept_between_builds_follow_the_config(make_site):
+    # kabargen serve keeps compiled templates (BuildMemory.templates); Jinja works out filters
+    # on constants while compiling, and kabargen's filters speak the site's language.
+    site = make_site({"content/a.md": release(), "templates/404.html": "Batas unggah {{ 1048576|filesize }}\n"})
+    memory = BuildMemory()
+    first = build_site(site, write=False, lazy=True, memory=memory)
+    assert first.maker.page("404.html") == "Batas unggah 1,0 MB\n".encode()
+    (site / "kabargen.yaml").write_text((site / "kabargen.yaml").read_text() + "language: en\n")
+    second = build_site(site, write=False, lazy=True, memory=memory)
+    assert second.maker.page("404.html") == b"Batas unggah 1.0 MB\n"
+
+
+def test_a_render_asked_to_stop_only_after_its_last_page_is_complete(basic):
+    # kabargen serve interrupts its background rendering when a save comes; one that comes
+    # after the last page must not throw the finished site away (it would be rendered again).
+    lazy = build_site(basic, write=False, lazy=True)
+    asked = []
+
+    def cancel() -> bool:
+        asked.append(1)
+        return len(asked) > len(lazy.maker.urls)
+
+    outcome = lazy.maker.render_all(cancel=cancel)
+    assert not outcome.cancelled and [p.url for p in outcome.pages] == list(lazy.maker.urls)

@@ -252,8 +252,9 @@ def _build_site(options: BuildOptions, started: float, root: Path, config: Confi
     reuse = PageReuse(cache, output, records, (theme.name, theme.digest, options.drafts)) if options.cache and options.write else None
     staging = Staging(output, records, survey) if options.write else None
     if options.lazy and not options.write:
-        if options.memory is not None and options.memory.templates is None:
-            options.memory.templates = CompiledTemplates()
+        scope = (config, theme.digest, options.drafts)
+        if options.memory is not None and (options.memory.templates is None or options.memory.templates.scope != scope):
+            options.memory.templates = CompiledTemplates(scope)
         result.maker = PageMaker(config, site, theme, options.jobs, options.memory.templates if options.memory is not None else None)
         outcome = RenderOutcome(pages=[Page(url, None) for url in result.maker.urls])
     else:

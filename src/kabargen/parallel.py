@@ -229,9 +229,11 @@ def _render_share(make_renderer: Callable[[tuple[int, int]], Any], share: tuple[
     renderer = make_renderer(share)
     pages: list[Page] = []
     rendered = 0
+    stopped_early = False
     try:
         for page in renderer.iter_pages():
             if stop is not None and stop():
+                stopped_early = True
                 break
             if page.data is not None:
                 rendered += 1
@@ -240,11 +242,11 @@ def _render_share(make_renderer: Callable[[tuple[int, int]], Any], share: tuple[
                 page = Page(page.url, None, page.key)
             pages.append(page)
     except jinja2.TemplateError as exc:
-        return pages, [on_template_error(exc)], rendered, None, {}, 0
+        return pages, [on_template_error(exc)], rendered, None, {}, 0, False
     outcome = staging.outcome() if staging is not None else None
     reuse = renderer.reuse
     cards = dict(reuse.cache._cards_used) if reuse is not None else {}
-    return pages, [], rendered, outcome, cards, reuse.kept_count if reuse is not None else 0
+    return pages, [], rendered, outcome, cards, reuse.kept_count if reuse is not None else 0, stopped_early
 
 
 def _share_child(conn, make_renderer, share, staging, on_template_error, stopped) -> None:  # pragma: no cover - runs in a fork
@@ -283,7 +285,12 @@ def render_pages(make_renderer: Callable[[tuple[int, int]], Any], release_count:
         if cancel is not None:
             # The other processes learn of a cancel through an event the main one sets.
             stopped = context.Event()
-            stop = lambda: bool(cancel() and stopped.set() is None) or stopped.is_set()  # noqa: E731
+
+            def stop() -> bool:
+                if cancel():
+                    stopped.set()
+                    return True
+                return stopped.is_set()
 
         for k in range(1, n):
             parent_end, child_end = context.Pipe(duplex=False)
@@ -307,7 +314,10 @@ def render_pages(make_renderer: Callable[[tuple[int, int]], Any], release_count:
     if crash:
         raise RuntimeError(f"rendering failed in a worker process:\n{crash}")
     outcome = RenderOutcome()
-    for index, (pages, diagnostics, rendered, staged, cards, kept) in enumerate(results):
+    for index, (pages, diagnostics, rendered, staged, cards, kept, stopped_early) in enumerate(results):
+        # Only a share that really stopped early leaves pages out: a cancel asked for after
+        # every share was done does not throw away a complete render.
+        outcome.cancelled = outcome.cancelled or stopped_early
         outcome.pages.extend(pages)
         outcome.diagnostics.extend(diagnostics)
         outcome.rendered += rendered
@@ -316,5 +326,4 @@ def render_pages(make_renderer: Callable[[tuple[int, int]], Any], release_count:
         if index > 0 and staging is not None and staged is not None:
             staging.merge(staged)  # the main process's share is in `staging` already
     outcome.pages.sort(key=lambda p: p.output_path)
-    outcome.cancelled = stop is not None and stop()
     return outcome
