@@ -105,6 +105,36 @@ def test_a_release_page_follows_what_other_files_decide(site, tmp_path):
     assert after == cold_tree(site, tmp_path)
 
 
+def test_a_list_page_follows_what_its_list_decides(site, tmp_path):
+    # A list page is kept by its inputs key (Renderer.list_inputs) without computing its cards
+    # and meta tags; conftest turns on the check of each such page against its full fingerprint.
+    older = site / "content/rilis/2025/04"
+    older.mkdir(parents=True)
+    for day in (3, 4, 5):
+        (older / f"hitung-{day}.md").write_text(release(f"Hitung Rilis {day}", date=f"2025-04-0{day} 09:00", tags="[hitung]"), encoding="utf-8")
+    first = "tag/hitung/index.html"
+    assert b"3 rilis" in warm_tree(site)[first]
+    # An older release joins the tag: the first page (two per page) shows the same releases,
+    # has the same number of pages, but counts one more.
+    (older / "hitung-1.md").write_text(release("Hitung Rilis 1", date="2025-04-01 09:00", tags="[hitung]"), encoding="utf-8")
+    after = warm_tree(site)
+    assert b"4 rilis" in after[first] and b"Hitung Rilis 5" in after[first]
+    assert after == cold_tree(site, tmp_path)
+    # The tag's spelling (in its heading) changes with a release on another page of the list.
+    edit(older / "hitung-1.md", "tags: [hitung]", "tags: [HITUNG]")
+    edit(older / "hitung-3.md", "tags: [hitung]", "tags: [HITUNG]")
+    edit(older / "hitung-4.md", "tags: [hitung]", "tags: [HITUNG]")
+    after = warm_tree(site)
+    assert b"HITUNG" in after[first]
+    assert after == cold_tree(site, tmp_path)
+    # A release's title on the second page changes only that page's card, and the first
+    # page's "next" link is unchanged.
+    edit(older / "hitung-1.md", "title: Hitung Rilis 1", "title: Hitung Rilis Pertama")
+    after = warm_tree(site)
+    assert b"Hitung Rilis Pertama" in after["tag/hitung/page/2/index.html"]
+    assert after == cold_tree(site, tmp_path)
+
+
 @pytest.mark.parametrize(
     "change",
     ["rename", "slug", "delete", "tags", "add", "date"],

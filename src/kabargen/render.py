@@ -573,7 +573,7 @@ class Renderer:
             if kept_key is not None:
                 # Kept by its inputs key, its context computed only to check that (reuse.verify).
                 if key is None or kept_key.rpartition(";")[2] != key:
-                    raise RuntimeError(f"page reuse: /{url} was kept by its inputs, but its context changed; an input is missing from Renderer.release_inputs")
+                    raise RuntimeError(f"page reuse: /{url} was kept by its inputs, but its context changed; an input is missing from Renderer.release_inputs or Renderer.list_inputs")
                 self.reuse.kept_count += 1
                 return Page(url, None, kept_key)
             if key is not None and inputs_key is not None:
@@ -657,12 +657,39 @@ class Renderer:
             next_url = f"{base_url}page/{n + 1}/" if n < total else ""
             if not self.mine(url):
                 continue
-            cards = [self.card(slug) for slug in slugs[(n - 1) * per : n * per]]
+            shown = slugs[(n - 1) * per : n * per]
+            inputs_key = kept_key = None
+            if self.reuse is not None:
+                inputs_key = self.list_inputs(url, template, shown, n, total, base_url, heading, description, len(slugs), context)
+                kept_key = self.reuse.kept_early(url, inputs_key) if inputs_key is not None else None
+                if kept_key is not None and not self.reuse.verify:
+                    yield Page(url, None, kept_key)
+                    continue
+            cards = [self.card(slug) for slug in shown]
             meta = self.list_meta(url, heading, description, n, total, home=context.get("kind") == "home")
             yield self._page(
-                url, template, cards=cards, page_number=n, page_total=total, prev_url=prev_url, next_url=next_url,
+                url, template, inputs_key, kept_key, cards=cards, page_number=n, page_total=total, prev_url=prev_url, next_url=next_url,
                 has_prev=n > 1, list_url=base_url, heading=heading, meta=meta, count=len(slugs), **context,
             )
+
+    def list_inputs(self, url: str, template: str, shown: tuple[str, ...], n: int, total: int, base_url: str,
+                    heading: str, description: str, count: int, context: dict[str, Any]) -> str | None:
+        """The inputs key of one page of a list (home, tag, person, year): what its context is computed from.
+
+        The context of a list page is its releases' cards, its place in the list (number,
+        total, neighbours' URLs follow from the list's URL), its meta tags and what the
+        caller passes (heading, the tag, person or year, popular tags, crumbs...). A card is
+        made from its release alone (see card()), the meta tags from the heading,
+        description, position and the logo card; so this hashes the releases themselves
+        (each hashed once per build, as card keys are) instead of their cards' HTML, and
+        the list's logo card instead of the meta tags. Like release_inputs, it is checked
+        against the full fingerprint when PageReuse.verify is on.
+        """
+        releases = self.site.releases
+        return self.reuse.key(
+            "list-inputs", template, url, n, total, base_url, heading, description, count,
+            tuple(releases[slug] for slug in shown), self.site.logo_card, context,
+        )
 
     def list_pages(self) -> Iterable[Page]:
         yield from self._paginate(
