@@ -20,7 +20,7 @@ from .config import Config, load_config
 from .errors import Diagnostic, UsageError, sort_diagnostics, warning
 from . import images, redirects, search
 from .model import BuildMemory, Page, Site, StaticFile
-from .parallel import RenderOutcome, read_content, render_pages
+from .parallel import RENDER_PARALLEL_THRESHOLD, RenderOutcome, read_content, render_pages
 from .render import Renderer
 from .sources import Scan, walk
 from .theme import CompiledTemplates, load_theme, make_environment
@@ -255,6 +255,8 @@ def _build_site(options: BuildOptions, started: float, root: Path, config: Confi
         result.maker = PageMaker(config, site, theme, options.jobs, options.memory.templates if options.memory is not None else None)
         outcome = RenderOutcome(pages=[Page(url, None) for url in result.maker.urls])
     else:
+        if reuse is not None and len(site.releases) >= RENDER_PARALLEL_THRESHOLD:
+            reuse.prepare(env, (*site.releases.values(), *site.tags, *site.people, *site.years))
         try:
             outcome = render_pages(
                 lambda share: Renderer(config, site, env, theme, reuse=reuse, share=share),

@@ -401,6 +401,7 @@ class PageReuse:
         self.fingerprints = Fingerprints(shared_types=(Release, Tag, Person, Year))
         self.enabled = True
         self.kept_count = 0
+        self._site_attrs: tuple[Any, frozenset[str] | None] | None = None
         # Check every page kept by its inputs key against its full fingerprint (a developer
         # check the test suite turns on: an input missing from Renderer.release_inputs fails loudly).
         self.verify = os.environ.get("KABARGEN_VERIFY_REUSE") == "1"
@@ -425,7 +426,7 @@ class PageReuse:
         parts: list[Any] = []
         for name, value in sorted(env.globals.items()):
             if name == "site":
-                attrs = site_attributes(env)
+                attrs = self._site_attributes(env)
                 if attrs is None:
                     parts.append(("site", value))
                 else:
@@ -442,6 +443,28 @@ class PageReuse:
             self.enabled = False
         else:
             fp.base = base
+
+    def _site_attributes(self, env) -> frozenset[str] | None:
+        # Parsing every template takes a while: once per build, before render processes fork.
+        if self._site_attrs is None or self._site_attrs[0] is not env:
+            self._site_attrs = (env, site_attributes(env))
+        return self._site_attrs[1]
+
+    def prepare(self, env, shared: Iterable[Any]) -> None:
+        """Work every render process would repeat, done once before they fork.
+
+        Each process hashes nearly every release (the cards of its list pages) and reads the
+        templates; done here, the forked processes inherit the results instead.
+        """
+        if not self.enabled:
+            return
+        self._site_attributes(env)
+        digest = self.fingerprints.digest
+        try:
+            for obj in shared:
+                digest(obj)
+        except Unkeyable:
+            pass  # the pages that show it say so when they are keyed
 
     def key(self, *parts: Any) -> str | None:
         """The fingerprint of a page made from PARTS (None: it cannot have one)."""
