@@ -110,28 +110,34 @@ def test_a_list_page_follows_what_its_list_decides(site, tmp_path):
     # and meta tags; conftest turns on the check of each such page against its full fingerprint.
     older = site / "content/rilis/2025/04"
     older.mkdir(parents=True)
-    for day in (3, 4, 5):
+    for day in range(3, 10):
         (older / f"hitung-{day}.md").write_text(release(f"Hitung Rilis {day}", date=f"2025-04-0{day} 09:00", tags="[hitung]"), encoding="utf-8")
-    first = "tag/hitung/index.html"
-    assert b"3 rilis" in warm_tree(site)[first]
+    (older / "lain-2.md").write_text(release("Rilis Lain 2", date="2025-04-02 09:00", tags="[lain]"), encoding="utf-8")
+    first, last = "tag/hitung/index.html", "tag/hitung/page/4/index.html"
+    assert b"7 rilis" in warm_tree(site)[first]
     # An older release joins the tag: the first page (two per page) shows the same releases,
     # has the same number of pages, but counts one more.
     (older / "hitung-1.md").write_text(release("Hitung Rilis 1", date="2025-04-01 09:00", tags="[hitung]"), encoding="utf-8")
     after = warm_tree(site)
-    assert b"4 rilis" in after[first] and b"Hitung Rilis 5" in after[first]
+    assert b"8 rilis" in after[first] and b"Hitung Rilis 9" in after[first]
     assert after == cold_tree(site, tmp_path)
-    # The tag's spelling (in its heading) changes with a release on another page of the list.
-    edit(older / "hitung-1.md", "tags: [hitung]", "tags: [HITUNG]")
-    edit(older / "hitung-3.md", "tags: [hitung]", "tags: [HITUNG]")
-    edit(older / "hitung-4.md", "tags: [hitung]", "tags: [HITUNG]")
+    # The tag's spelling (in its heading) changes with releases on other pages of the list.
+    for day in (1, 3, 4, 5, 6):
+        edit(older / f"hitung-{day}.md", "tags: [hitung]", "tags: [HITUNG]")
     after = warm_tree(site)
     assert b"HITUNG" in after[first]
     assert after == cold_tree(site, tmp_path)
-    # A release's title on the second page changes only that page's card, and the first
-    # page's "next" link is unchanged.
+    # A release's title on the last page changes only that page's card.
     edit(older / "hitung-1.md", "title: Hitung Rilis 1", "title: Hitung Rilis Pertama")
     after = warm_tree(site)
-    assert b"Hitung Rilis Pertama" in after["tag/hitung/page/2/index.html"]
+    assert b"Hitung Rilis Pertama" in after[last]
+    assert after == cold_tree(site, tmp_path)
+    # The tag moves from it to another old release: the tag's list changes on its last page
+    # only; the first page's releases, count and number of pages stay as they were.
+    edit(older / "hitung-1.md", "tags: [HITUNG]", "tags: [lain]")
+    edit(older / "lain-2.md", "tags: [lain]", "tags: [HITUNG]")
+    after = warm_tree(site)
+    assert b"Rilis Lain 2" in after[last] and b"Hitung Rilis Pertama" not in after[last]
     assert after == cold_tree(site, tmp_path)
 
 

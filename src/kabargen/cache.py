@@ -466,6 +466,16 @@ class PageReuse:
         except Unkeyable:
             pass  # the pages that show it say so when they are keyed
 
+    def digests(self, objects: Iterable[Any]) -> tuple[str, ...] | None:
+        """The hashes of shared objects (releases, tags...), as they stand in fingerprints; None: unkeyable."""
+        if not self.enabled:
+            return None
+        digest = self.fingerprints.digest
+        try:
+            return tuple([digest(obj) for obj in objects])
+        except Unkeyable:
+            return None
+
     def key(self, *parts: Any) -> str | None:
         """The fingerprint of a page made from PARTS (None: it cannot have one)."""
         if not self.enabled:

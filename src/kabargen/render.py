@@ -163,6 +163,7 @@ class Renderer:
         self._dates: dict[tuple[str, datetime], str] = {}
         self._refs: dict[str, Any] | None = None
         self._feed_order: dict[str, tuple] | None = None
+        self._inputs_common: tuple[str | None] | None = None
         # This process renders the pages of share k of n (several processes split a build).
         self.share = share
         # Tells whether the output already holds a page (cache.PageReuse), or None.
@@ -604,10 +605,19 @@ class Renderer:
         people = tuple((c.person, self.people[c.person].url) if c.person in self.people else (c.person,) for c in release.byline + release.editors)
         picture = site.pictures.get(release.image.src) if release.image else None
         dates = tuple((link.slug, site.releases[link.slug].date if link.slug in site.releases else None) for link in release.related if not link.external)
-        years = tuple((y.year, y.url) for y in site.years)
+        if self._inputs_common is None:
+            # What every release page reads alike, hashed once per build.
+            years = tuple((y.year, y.url) for y in site.years)
+            self._inputs_common = (self.reuse.key("inputs-common", site.logo_card, years, tuple(sorted(self.reuse.fingerprints.reads.items()))),)
+        common = self._inputs_common[0]
+        if common is None:
+            return None
+        # Strings, numbers, None and datetimes in tuples: their repr is exact, and much quicker
+        # to make than the fingerprints' plain form.
+        plain = repr((links, tags, people, dates))
         return self.reuse.key(
             "inputs", template, release.url, release, site.releases.get(release.prev), site.releases.get(release.next),
-            links, tags, people, picture, site.logo_card, dates, years, tuple(sorted(self.reuse.fingerprints.reads.items())),
+            picture, common, plain,
         )
 
     def release_pages(self) -> Iterable[Page]:
@@ -651,6 +661,7 @@ class Renderer:
     def _paginate(self, base_url: str, slugs: tuple[str, ...], template: str, heading: str, description: str, **context: Any) -> Iterable[Page]:
         per = self.config.per_page
         total = max(1, -(-len(slugs) // per))
+        context_key: tuple[str | None] | None = None  # the same for every page of the list: hashed once
         for n in range(1, total + 1):
             url = base_url if n == 1 else f"{base_url}page/{n}/"
             prev_url = "" if n == 1 else (base_url if n == 2 else f"{base_url}page/{n - 1}/")
@@ -660,7 +671,9 @@ class Renderer:
             shown = slugs[(n - 1) * per : n * per]
             inputs_key = kept_key = None
             if self.reuse is not None:
-                inputs_key = self.list_inputs(url, template, shown, n, total, base_url, heading, description, len(slugs), context)
+                if context_key is None:
+                    context_key = (self.reuse.key("list-context", context),)
+                inputs_key = self.list_inputs(url, template, shown, n, total, base_url, heading, description, len(slugs), context_key[0])
                 kept_key = self.reuse.kept_early(url, inputs_key) if inputs_key is not None else None
                 if kept_key is not None and not self.reuse.verify:
                     yield Page(url, None, kept_key)
@@ -673,7 +686,7 @@ class Renderer:
             )
 
     def list_inputs(self, url: str, template: str, shown: tuple[str, ...], n: int, total: int, base_url: str,
-                    heading: str, description: str, count: int, context: dict[str, Any]) -> str | None:
+                    heading: str, description: str, count: int, context_key: str | None) -> str | None:
         """The inputs key of one page of a list (home, tag, person, year): what its context is computed from.
 
         The context of a list page is its releases' cards, its place in the list (number,
@@ -682,13 +695,17 @@ class Renderer:
         made from its release alone (see card()), the meta tags from the heading,
         description, position and the logo card; so this hashes the releases themselves
         (each hashed once per build, as card keys are) instead of their cards' HTML, and
-        the list's logo card instead of the meta tags. Like release_inputs, it is checked
+        the list's logo card instead of the meta tags. CONTEXT_KEY is the hash of what the
+        caller passes (the same for every page of a list). Like release_inputs, it is checked
         against the full fingerprint when PageReuse.verify is on.
         """
         releases = self.site.releases
+        digests = self.reuse.digests([releases[slug] for slug in shown])
+        if context_key is None or digests is None:
+            return None
         return self.reuse.key(
             "list-inputs", template, url, n, total, base_url, heading, description, count,
-            tuple(releases[slug] for slug in shown), self.site.logo_card, context,
+            digests, self.site.logo_card, context_key,
         )
 
     def list_pages(self) -> Iterable[Page]:
