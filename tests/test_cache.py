@@ -20,7 +20,7 @@ def test_a_build_writes_a_cache_marked_as_one(site):
     folder = site / CACHE_DIR
     assert (folder / "CACHEDIR.TAG").read_bytes().startswith(b"Signature: 8a477f597d28d172789f06886806bc55")
     names = {p.relative_to(folder).as_posix() for p in cache_files(site)}
-    assert "output.bin" in names and "cards.bin" in names and any(n.startswith("sources/") for n in names)
+    assert "output.bin" in names and "cards.bin" in names and "checked.bin" in names and any(n.startswith("sources/") for n in names)
     # Every cache file names what it is and which kabargen wrote it.
     for path in cache_files(site):
         blob = path.read_bytes()

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .assemble import assemble, parse_date
+from .assemble import CheckedFields, assemble, parse_date
 from .cache import CACHE_DIR, BuildCache, PageReuse
 from .config import Config, load_config
 from .errors import Diagnostic, UsageError, sort_diagnostics, warning
@@ -209,7 +209,8 @@ def _build_site(options: BuildOptions, started: float, root: Path, config: Confi
     site_static = [(str(path), rel) for path, rel in walk(root / "static", root, static_scan, skip_hidden=False)]
     diagnostics += scan.diagnostics + static_scan.diagnostics
     files = {rel: (str(path), path.stat().st_size) for path, rel in scan.files}
-    site, problems = assemble(config, scan.sources, markups, files, now, options.drafts, site_static, scan.failed, options.memory)
+    checked = cache.checked(CheckedFields.scope(config.tz, files)) if options.memory is None else None
+    site, problems = assemble(config, scan.sources, markups, files, now, options.drafts, site_static, scan.failed, options.memory, checked)
     phases.mark("assemble")
     diagnostics += problems
     if not config.absolute:

@@ -117,6 +117,33 @@ class OutputRecord:
         return (self.key, self.sha, self.size, self.ino, self.mtime_ns)
 
 
+class Entries:
+    """Entries of one cache file: those an earlier build left, and those this build used or made."""
+
+    def __init__(self, loaded: dict):
+        self.loaded = loaded
+        self.used: dict[str, Any] = {}
+        self.changed = False
+
+    def get(self, key: str) -> Any | None:
+        value = self.loaded.get(key)
+        if value is not None:
+            self.used[key] = value
+        return value
+
+    def put(self, key: str, value: Any) -> None:
+        self.used[key] = value
+        self.changed = True
+
+    def saved(self) -> None:
+        self.loaded, self.changed = dict(self.used), False
+
+    @property
+    def stale(self) -> bool:
+        """Whether the file holds entries no file of this build used (deleted or edited files)."""
+        return len(self.used) != len(self.loaded)
+
+
 class BuildCache:
     """The cache folder of one site. With writable=False (`kabargen check`) nothing is written."""
 
@@ -131,6 +158,7 @@ class BuildCache:
         self._cards: dict[str, str] | None = None
         self._cards_used: dict[str, str] = {}
         self._cards_scope = ""
+        self._checked: tuple[str, Entries] | None = None
 
     # -- files ---------------------------------------------------------------------
 
@@ -244,12 +272,31 @@ class BuildCache:
                     path.unlink()
         if self._cards is not None and set(self._cards_used) != set(self._cards):
             self._write("cards.bin", "cards", self._cards_scope, dict(sorted(self._cards_used.items())))
+        if self._checked is not None and (self._checked[1].changed or self._checked[1].stale):
+            entries = self._checked[1]
+            self._write("checked.bin", "checked", self._checked[0], dict(sorted(entries.used.items())))
+            entries.saved()
         if output is not None and records is not None:
             data = {rel: rec.as_tuple() for rel, rec in sorted(records.items())}
             self._write("output.bin", "output", str(output.absolute()), data)
 
     def use_cards_scope(self, scope: str) -> None:
         self._cards_scope = scope
+
+    # -- checked front matter ----------------------------------------------------------
+
+    def checked(self, scope: str) -> "Entries | None":
+        """Front matter checked by earlier builds (see assemble.CheckedFields), for SCOPE; None without a cache.
+
+        SCOPE names what the checks depend on besides a file's bytes and path (the time
+        zone, the files under content/); entries of another scope are ignored as a whole.
+        """
+        if not self.enabled:
+            return None
+        if self._checked is None or self._checked[0] != scope:
+            data = self._read("checked.bin", "checked", scope)
+            self._checked = (scope, Entries(data if isinstance(data, dict) else {}))
+        return self._checked[1]
 
 
 # -- fingerprints of page inputs ------------------------------------------------------
