@@ -144,18 +144,20 @@ def test_a_list_page_follows_what_its_list_decides(site, tmp_path):
 def test_front_matter_checked_before_follows_the_files_and_time_zone(site, tmp_path):
     # A build in a new process takes the checked front matter of unchanged files from the
     # cache (assemble.CheckedFields); what a check also depends on is in the entries' scope.
-    folder = site / RILIS
-    (folder / "foto-baru.md").write_text(
-        release("Foto Baru Menyusul", date="2025-05-20 09:00", image="{src: media/baru.jpg, alt: Foto baru}", kunci_asing="x"), encoding="utf-8")
+    shutil.copy(site / "content/media/foto.jpg", site / "content/media/baru.jpg")
+    (site / RILIS / "foto-baru.md").write_text(
+        release("Foto Baru", date="2025-05-20 09:00", image="{src: media/baru.jpg, alt: Foto baru}", kunci_asing="x"), encoding="utf-8")
     first = build_site(site, now=NOW)
-    assert not first.ok and any("media/baru.jpg" in d.message for d in first.errors)
-    again = build_site(site, now=NOW)  # the same problems, from the cache this time
+    assert first.ok and any("kunci_asing" in d.message for d in first.warnings)
+    again = build_site(site, now=NOW)  # the same warnings, from the cache this time
     assert [d.format() for d in again.diagnostics] == [d.format() for d in first.diagnostics]
-    assert any("kunci_asing" in d.message for d in again.warnings)
-    # The photo arrives: the unchanged release is checked again, now without the error.
+    # The photo goes: the unchanged release is checked again, and its image is missing.
+    (site / "content/media/baru.jpg").unlink()
+    gone = build_site(site, now=NOW)
+    assert not gone.ok and any("media/baru.jpg" in d.message and "not found" in d.message for d in gone.errors)
     shutil.copy(site / "content/media/foto.jpg", site / "content/media/baru.jpg")
     after = warm_tree(site)
-    assert b"Foto Baru Menyusul" in after["rilis/2025/05/foto-baru/index.html"]
+    assert b"Foto Baru" in after["rilis/2025/05/foto-baru/index.html"]
     assert after == cold_tree(site, tmp_path)
     # Another time zone: dates without an offset are read in it.
     with open(site / "kabargen.yaml", "a", encoding="utf-8") as f:

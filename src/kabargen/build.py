@@ -211,6 +211,7 @@ def _build_site(options: BuildOptions, started: float, root: Path, config: Confi
     files = {rel: (str(path), path.stat().st_size) for path, rel in scan.files}
     checked = cache.checked(CheckedFields.scope(config.tz, files)) if options.memory is None else None
     site, problems = assemble(config, scan.sources, markups, files, now, options.drafts, site_static, scan.failed, options.memory, checked)
+    cache.save()  # the checked front matter, also when this build stops at an error
     phases.mark("assemble")
     diagnostics += problems
     if not config.absolute:
