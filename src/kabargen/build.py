@@ -271,6 +271,8 @@ def _build_site(options: BuildOptions, started: float, root: Path, config: Confi
     phases.mark("render")
     for key, html in outcome.cards.items():
         cache.put_card(key, html)
+    if reuse is not None and reuse.enabled:
+        cache.keep_cards(reuse.card_keys(site.releases.values()))
     result.pages = outcome.pages
     result.rendered = outcome.rendered
     if outcome.diagnostics:

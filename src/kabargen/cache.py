@@ -243,6 +243,21 @@ class BuildCache:
     def put_card(self, key: str, html: str) -> None:
         self._cards_used[key] = html
 
+    def keep_cards(self, live: Iterable[str]) -> None:
+        """Keep the cards of these keys (the site's releases) when the cards file is rewritten.
+
+        List pages kept by their inputs key look up no card; without this, a build that
+        rewrites the file would keep only the few cards it rendered.
+        """
+        if self._cards is None and not self._cards_used:
+            return  # no card looked up or made: the file stays as it is
+        if self._cards is None:
+            data = self._read("cards.bin", "cards", self._cards_scope)
+            self._cards = data if isinstance(data, dict) else {}
+        for key in live:
+            if key not in self._cards_used and isinstance(self._cards.get(key), str):
+                self._cards_used[key] = self._cards[key]
+
     # -- the output folder -------------------------------------------------------------
 
     def output_records(self, output: Path) -> dict[str, OutputRecord]:
@@ -569,6 +584,10 @@ class PageReuse:
 
     def card(self, key: str) -> str | None:
         return self.cache.card(key)
+
+    def card_keys(self, releases: Iterable[Any]) -> set[str]:
+        """The keys of these releases' cards (as Renderer.card makes them)."""
+        return {key for release in releases if (key := self.key("_card.html", release))}
 
     def put_card(self, key: str, html: str) -> None:
         self.cache.put_card(key, html)
