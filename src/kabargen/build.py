@@ -212,6 +212,7 @@ def _build_site(options: BuildOptions, started: float, root: Path, config: Confi
     checked = cache.checked(CheckedFields.scope(config.tz, files)) if options.memory is None else None
     site, problems = assemble(config, scan.sources, markups, files, now, options.drafts, site_static, scan.failed, options.memory, checked)
     cache.save()  # the checked front matter, also when this build stops at an error
+    cache.forget_checked()
     phases.mark("assemble")
     diagnostics += problems
     if not config.absolute:

@@ -144,6 +144,29 @@ class Entries:
         return len(self.used) != len(self.loaded)
 
 
+class PackedEntries(Entries):
+    """Entries kept as one small pickle each, unpacked when asked for.
+
+    Ten thousand entries of nested tuples take far more memory as objects than as bytes;
+    each entry is read with the same unpickler as the files (plain data only).
+    """
+
+    def get(self, key: str) -> Any | None:
+        blob = self.loaded.get(key)
+        if not isinstance(blob, bytes):
+            return None
+        try:
+            value = _PlainUnpickler(io.BytesIO(blob)).load()
+        except Exception:  # noqa: BLE001 - a damaged entry is no entry
+            return None
+        self.used[key] = blob
+        return value
+
+    def put(self, key: str, value: Any) -> None:
+        self.used[key] = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        self.changed = True
+
+
 class BuildCache:
     """The cache folder of one site. With writable=False (`kabargen check`) nothing is written."""
 
@@ -300,6 +323,10 @@ class BuildCache:
 
     # -- checked front matter ----------------------------------------------------------
 
+    def forget_checked(self) -> None:
+        """Drop the checked front matter (after save(): it is on disk), to free memory."""
+        self._checked = None
+
     def checked(self, scope: str) -> "Entries | None":
         """Front matter checked by earlier builds (see assemble.CheckedFields), for SCOPE; None without a cache.
 
@@ -310,7 +337,7 @@ class BuildCache:
             return None
         if self._checked is None or self._checked[0] != scope:
             data = self._read("checked.bin", "checked", scope)
-            self._checked = (scope, Entries(data if isinstance(data, dict) else {}))
+            self._checked = (scope, PackedEntries(data if isinstance(data, dict) else {}))
         return self._checked[1]
 
 
