@@ -8,6 +8,7 @@ import feedparser
 import pytest
 
 from conftest import SITES, build_site, grep_tree, read_tree, release, run_cli
+from kabargen.build import BuildOptions, patch_build
 from kabargen.model import BuildMemory
 
 
@@ -245,3 +246,93 @@ def test_files_remembered_between_builds_are_reused_only_while_unchanged(basic):
     assert unknown and [d.format() for d in second.diagnostics if "judul_lama" in d.message] == unknown
     page = next(p.url for p in fresh.pages if p.url.endswith("pelatihan-umkm/"))
     assert b"DUA PULUH" in second.maker.page(page) and second.maker.page(page) == fresh.maker.page(page)
+
+
+def test_a_body_edit_patched_in_is_what_a_full_build_gives(basic):
+    # kabargen serve patches the site it shows when a save changed only the text of a release.
+    path = basic / "content/rilis/2025/05/pelatihan-umkm.md"
+    text = path.read_text().replace("Pelatihan berlangsung dua hari.", "Pelatihan berlangsung dua hari.\n\n![Peserta berlatih](../../../media/foto.jpg)")
+    path.write_text(text)
+    memory = BuildMemory()
+    first = build_site(basic, write=False, lazy=True, memory=memory)
+    options = BuildOptions(source=basic, write=False, lazy=True, memory=memory, jobs=1)
+    assert patch_build(first, [str(path)], options) is first, "a save without a change changes nothing"
+    # The first paragraph (the summary, with a [[link]] in it: shown by its title) and the word count change.
+    path.write_text(text.replace("Sebanyak 40 pelaku usaha", "Sebanyak empat puluh lima pelaku usaha").replace("[[jembatan-desa-selesai|jembatan desa]]", "[[jembatan-desa-selesai]]"))
+    patched = patch_build(first, [str(path)], options)
+    assert patched is not None and patched.site != first.site
+    full = build_site(basic, write=False, lazy=True, now=first.site.now)
+    assert patched.site == full.site
+    shown = patched.site.releases["pelatihan-umkm"]
+    assert "empat puluh lima pelaku usaha mengikuti pelatihan, setelah Jembatan Desa Sungai Hijau Selesai Dibangun selesai" in shown.summary
+    assert "<picture" in shown.body_html, "a photo in the body is shown as the build shows it"
+    assert [p.url for p in patched.pages] == [p.url for p in full.pages]
+    for page in full.pages:
+        assert patched.maker.page(page.url) == full.maker.page(page.url), page.url
+    # The memory now holds the edited file: the next full build takes it from there.
+    again = build_site(basic, write=False, lazy=True, memory=memory, now=first.site.now)
+    assert again.site == full.site
+
+
+@pytest.mark.parametrize("change", [
+    "front matter", "new link", "new file link", "problem", "draft", "new file", "deleted", "config", "embargo lifted",
+])
+def test_a_save_that_is_more_than_a_body_edit_is_built_in_full(basic, change):
+    folder = basic / "content/rilis/2025/05"
+    path = folder / "pelatihan-umkm.md"
+    memory = BuildMemory()
+    first = build_site(basic, write=False, lazy=True, memory=memory)
+    text = path.read_text()
+    changed = [str(path)]
+    if change == "front matter":
+        path.write_text(text.replace("location: Kota Uji", "location: Kota Lain"))
+    elif change == "new link":
+        path.write_text(text + "\nLihat juga [[rapat-anggaran]].\n")
+    elif change == "new file link":
+        path.write_text(text + "\nUnduh [materi](../../../media/materi.pdf).\n")
+    elif change == "problem":
+        path.write_text(text + "\n<script>alert(1)</script>\n")  # a warning: the next full build shows it
+    elif change == "draft":
+        path = folder / "draf-rahasia.md"
+        path.write_text(path.read_text() + "\nKalimat baru.\n")
+        changed = [str(path)]
+    elif change == "new file":
+        (folder / "baru.md").write_text(release(title="Rilis Baru"))
+        changed = [str(folder / "baru.md")]
+    elif change == "deleted":
+        changed = [str(folder / "rapat-anggaran.md")]
+        (folder / "rapat-anggaran.md").unlink()
+    elif change == "config":
+        changed = [str(basic / "kabargen.yaml")]
+    else:
+        changed = [""]
+    options = BuildOptions(source=basic, write=False, lazy=True, memory=memory, jobs=1)
+    before = dict(memory.sources)
+    assert patch_build(first, changed, options) is None
+    assert memory.sources == before, "a declined patch leaves the memory as it was"
+
+
+def test_templates_kept_between_builds_follow_the_config(make_site):
+    # kabargen serve keeps compiled templates (BuildMemory.templates); Jinja works out filters
+    # on constants while compiling, and kabargen's filters speak the site's language.
+    site = make_site({"content/a.md": release(), "templates/404.html": "Batas unggah {{ 1048576|filesize }}\n"})
+    memory = BuildMemory()
+    first = build_site(site, write=False, lazy=True, memory=memory)
+    assert first.maker.page("404.html") == "Batas unggah 1,0 MB\n".encode()
+    (site / "kabargen.yaml").write_text((site / "kabargen.yaml").read_text() + "language: en\n")
+    second = build_site(site, write=False, lazy=True, memory=memory)
+    assert second.maker.page("404.html") == b"Batas unggah 1.0 MB\n"
+
+
+def test_a_render_asked_to_stop_only_after_its_last_page_is_complete(basic):
+    # kabargen serve interrupts its background rendering when a save comes; one that comes
+    # after the last page must not throw the finished site away (it would be rendered again).
+    lazy = build_site(basic, write=False, lazy=True)
+    asked = []
+
+    def cancel() -> bool:
+        asked.append(1)
+        return len(asked) > len(lazy.maker.urls)
+
+    outcome = lazy.maker.render_all(cancel=cancel)
+    assert not outcome.cancelled and [p.url for p in outcome.pages] == list(lazy.maker.urls)

@@ -229,6 +229,32 @@ def test_pages_asked_for_right_after_a_save_are_the_built_ones(site, tmp_path):
                 assert strip_script(get(preview, url)[2]) == data, rel
 
 
+def test_a_patched_save_is_confirmed_by_a_full_build(site):
+    # A save that only edits a release's text is answered from the files the watcher names
+    # (docs/serve.md); a full build follows in the background, so a change the watcher did
+    # not report (here: made while nothing watched) still reaches the browser.
+    path, other = site / RELEASE, site / "content/rilis/2025/05/jembatan-desa-selesai.md"
+    other_url = "/rilis/2025/05/jembatan-desa-selesai/"
+    with serving(site, drafts=False) as preview:
+        events = Events(preview.port)
+        try:
+            first = events.next()
+            preview._observer.unschedule_all()
+            preview._watches.clear()
+            other.write_text(other.read_text().replace("title: Jembatan Desa Sungai Hijau Selesai Dibangun", "title: Jembatan TANPAKABAR Selesai"))
+            save(path, path.read_text().replace("Pelatihan berlangsung dua hari.", "Pelatihan berlangsung ENAM hari."))
+            preview.notice(str(path))
+            second = events.next()
+            assert second != first
+            assert b"ENAM hari" in get(preview, RELEASE_URL)[2]
+            assert b"TANPAKABAR" not in get(preview, other_url)[2], "only the file named was read at first"
+            third = events.next()
+            assert third != second
+            assert b"TANPAKABAR" in get(preview, other_url)[2] and b"ENAM hari" in get(preview, RELEASE_URL)[2]
+        finally:
+            events.close()
+
+
 def test_search_index_follows_edits_in_a_private_folder(site):
     with serving(site) as preview:
         folder = preview._search.folder

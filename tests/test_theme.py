@@ -478,3 +478,17 @@ def test_home_description_comes_from_the_organization(make_site, site_id):
     assert build_site(root, now=NOW).ok
     home = BeautifulSoup((root / "public/index.html").read_text(encoding="utf-8"), "html.parser")
     assert _meta(home, "description") == _meta(home, "og:description") == "Kabar resmi Dinas Uji."
+
+
+def test_a_footer_override_may_show_each_page_its_own_values(make_site):
+    # The theme's footer is rendered once for all pages; one that reads the page's own values
+    # is rendered on each page (render.Renderer._footer_once).
+    site = make_site({
+        "content/a.md": release(title="Rilis A", date="2025-05-14 10:00"),
+        "content/b.md": release(title="Rilis B"),
+        "templates/_footer.html": '<footer>Halaman ini: /{{ page_url }} | {{ t("tag_index") }}</footer>\n',
+    })
+    result = build_site(site)
+    assert result.ok, result.diagnostics
+    assert "<footer>Halaman ini: /rilis/2025/05/b/ | " in (site / "public/rilis/2025/05/b/index.html").read_text()
+    assert "<footer>Halaman ini: /tag/ | " in (site / "public/tag/index.html").read_text()

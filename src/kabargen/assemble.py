@@ -10,9 +10,9 @@ import difflib
 import posixpath
 import re
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 from urllib.parse import unquote, urlsplit
 
 from .config import Config
@@ -706,14 +706,7 @@ class Assembler:
         )
 
     def _find(self, ref: str, by_slug: Mapping[str, _Draft], by_rel: Mapping[str, _Draft]) -> _Draft | None:
-        if ref.startswith("@"):
-            return by_rel.get(ref[1:]) or by_rel.get(posixpath.splitext(ref[1:])[0])
-        ref = ref.strip().strip("/")
-        if ref.endswith((".md", ".markdown")) or "/" in ref:
-            hit = by_rel.get(ref) or by_rel.get(posixpath.splitext(ref)[0])
-            if hit:
-                return hit
-        return by_slug.get(slugify(ref).casefold()) if slugify(ref) else None
+        return find_ref(ref, by_slug, by_rel)
 
     def _check_links(self, by_slug, by_rel) -> None:
         """Every [[slug]] and related slug must exist and be published no later than its linker."""
@@ -913,8 +906,7 @@ class Assembler:
             target = self._find(m.group(1), by_slug, by_rel)
             return target.fields["title"] if target else m.group(1)
 
-        first = re.sub("\x00([^\x00]*)\x00", title, d.markup.first_paragraph)
-        summary = f["summary"] or _shorten(first, SUMMARY_LIMIT)
+        summary = _summary(f["summary"], d.markup.first_paragraph, title)
         image = None
         if f["image"]:
             credit = f["image"]["credit"] or ", ".join(p["name"] for p in f["byline"] if "fotografer" in p["credits"])
@@ -953,6 +945,53 @@ class Assembler:
             next=next_slug,
             words=d.markup.words,
         )
+
+
+def find_ref(ref: str, by_slug: Mapping[str, Any], by_rel: Mapping[str, Any]) -> Any:
+    """What a [[ref]] names: '@path', a content path, or a slug (by_slug keys are case-folded)."""
+    if ref.startswith("@"):
+        return by_rel.get(ref[1:]) or by_rel.get(posixpath.splitext(ref[1:])[0])
+    ref = ref.strip().strip("/")
+    if ref.endswith((".md", ".markdown")) or "/" in ref:
+        hit = by_rel.get(ref) or by_rel.get(posixpath.splitext(ref)[0])
+        if hit:
+            return hit
+    return by_slug.get(slugify(ref).casefold()) if slugify(ref) else None
+
+
+def _summary(written: str, first_paragraph: str, title: Callable[[re.Match], str]) -> str:
+    """The summary written in the front matter, else the body's first paragraph, shortened.
+
+    [[links]] in that paragraph stand as \x00ref\x00 until TITLE names their target.
+    """
+    return written or _shorten(re.sub("\x00([^\x00]*)\x00", title, first_paragraph), SUMMARY_LIMIT)
+
+
+def with_body(release: Release, markup: Markup, written_summary: str, site: Site) -> Release | None:
+    """RELEASE as assembling gives it with the body of MARKUP, the rest of the site unchanged.
+
+    For kabargen serve's quick path (a save that changed only a body): the caller has
+    checked that the body links to the same releases and files as before. None when a
+    [[link]] in the first paragraph names a release the site does not show, whose title only
+    assembling the whole site knows.
+    """
+    missing = []
+    index: dict[str, dict] = {}
+
+    def title(m: re.Match) -> str:
+        if not index:  # only for a paragraph with a [[link]]
+            index["slug"] = {r.slug.casefold(): r for r in site.releases.values()}
+            index["rel"] = {key: r for r in site.releases.values() for key in (r.rel, posixpath.splitext(r.rel)[0])}
+        target = find_ref(m.group(1), index["slug"], index["rel"])
+        if target is None:
+            missing.append(m.group(1))
+            return ""
+        return target.title
+
+    summary = _summary(written_summary, markup.first_paragraph, title)
+    if missing:
+        return None
+    return replace(release, summary=summary, body_html=markup.html, words=markup.words)
 
 
 def _shorten(text: str, limit: int) -> str:

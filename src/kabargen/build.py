@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import hashlib
 import os
 import tempfile
 import threading
@@ -13,14 +14,15 @@ import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Iterable
 
-from .assemble import CheckedFields, assemble, parse_date
+from .assemble import CheckedFields, assemble, parse_date, with_body
 from .cache import CACHE_DIR, BuildCache, PageReuse
 from .config import Config, load_config
 from .errors import Diagnostic, UsageError, sort_diagnostics, warning
 from . import images, redirects, search
 from .model import BuildMemory, Page, Site, StaticFile
-from .parallel import RENDER_PARALLEL_THRESHOLD, RenderOutcome, read_content, render_pages
+from .parallel import MARKDOWN_SUFFIXES, RENDER_PARALLEL_THRESHOLD, RenderOutcome, convert_here, memory_key, read_content, render_pages
 from .render import Renderer
 from .sources import Scan, walk
 from .theme import CompiledTemplates, load_theme, make_environment
@@ -253,8 +255,9 @@ def _build_site(options: BuildOptions, started: float, root: Path, config: Confi
     reuse = PageReuse(cache, output, records, (theme.name, theme.digest, options.drafts)) if options.cache and options.write else None
     staging = Staging(output, records, survey) if options.write else None
     if options.lazy and not options.write:
-        if options.memory is not None and options.memory.templates is None:
-            options.memory.templates = CompiledTemplates()
+        scope = (config, theme.digest, options.drafts)
+        if options.memory is not None and (options.memory.templates is None or options.memory.templates.scope != scope):
+            options.memory.templates = CompiledTemplates(scope)
         result.maker = PageMaker(config, site, theme, options.jobs, options.memory.templates if options.memory is not None else None)
         outcome = RenderOutcome(pages=[Page(url, None) for url in result.maker.urls])
     else:
@@ -341,18 +344,21 @@ class PageMaker:
     search index. The bytes equal those of a full build: the same Renderer makes them.
     """
 
-    def __init__(self, config: Config, site: Site, theme, jobs: int, compiled: CompiledTemplates | None = None):
+    def __init__(self, config: Config, site: Site, theme, jobs: int, compiled: CompiledTemplates | None = None, urls: tuple[str, ...] | None = None):
+        """URLS: the pages of the site, when known (a site whose releases, tags and people are another's)."""
         self.config, self.site, self.theme, self.jobs, self.compiled = config, site, theme, jobs, compiled
         # One renderer (and Jinja environment) for pages asked for one at a time, used under
         # the lock: it keeps what it worked out (cards, dates, link lookups) between requests.
         self._lock = threading.Lock()
         self._renderer = Renderer(config, site, self._environment(), theme)
-        seen: dict[str, None] = {}
-        # Every page maker asks mine(url) before doing any work: saying no to all lists the URLs.
-        self._renderer.wanted = lambda url: seen.setdefault(url, None) or False
-        for _ in self._renderer.iter_pages():
-            pass
-        self.urls: tuple[str, ...] = tuple(sorted(seen, key=lambda url: Page(url, None).output_path))
+        if urls is None:
+            seen: dict[str, None] = {}
+            # Every page maker asks mine(url) before doing any work: saying no to all lists the URLs.
+            self._renderer.wanted = lambda url: seen.setdefault(url, None) or False
+            for _ in self._renderer.iter_pages():
+                pass
+            urls = tuple(sorted(seen, key=lambda url: Page(url, None).output_path))
+        self.urls: tuple[str, ...] = urls
 
     def _environment(self) -> jinja2.Environment:
         env = make_environment(self.theme, self.compiled)
@@ -374,6 +380,81 @@ class PageMaker:
             lambda share: Renderer(self.config, self.site, env, self.theme, share=share),
             len(self.site.releases), None, self.jobs, template_diagnostic, cancel=cancel, fork_lock=self._lock,
         )
+
+
+def patch_build(previous: BuildResult, changed: Iterable[str], options: BuildOptions) -> BuildResult | None:
+    """PREVIOUS (a lazy build) with the bodies of the CHANGED files edited; None when that is not enough.
+
+    kabargen serve's quick path for the commonest save, a writer editing the text of a
+    release: only the files the watcher names are read; when each kept its front matter
+    (same keys, values and lines) and its body links to the same releases and files, only
+    that release's body, word count and summary can differ from the previous site, so the
+    previous site is patched instead of reading and checking every file again. Anything else
+    (a new, moved or deleted file, a front matter change, a problem in the file, a file the
+    last build had a message about, any other kind of file) gives None: build in full. The
+    preview confirms each patched site with a full build in the background.
+    """
+    memory, site, config, maker = options.memory, previous.site, previous.config, previous.maker
+    if memory is None or site is None or config is None or maker is None or previous.errors or options.drafts != site.drafts:
+        return None
+    started = time.perf_counter()
+    content = (options.source.resolve() / "content")
+    noted = {d.path for d in previous.diagnostics}
+    releases = dict(site.releases)
+    remember: list[tuple[tuple, tuple, tuple]] = []
+    for path in sorted(set(changed)):
+        if not path:
+            return None  # not a file: an embargo lifted
+        try:
+            rel = Path(path).relative_to(content).as_posix()
+        except ValueError:
+            return None
+        key = next((key for key in memory.sources if key[0] == rel), None)
+        if key is None or Path(path).suffix.lower() not in MARKDOWN_SUFFIXES:
+            return None
+        old, old_markup = memory.sources[key]
+        try:
+            raw = Path(path).read_bytes()
+        except OSError:
+            return None  # gone or unreadable: a full build says so
+        digest = hashlib.sha256(raw).hexdigest()
+        if digest == old.digest:
+            continue  # saved without a change
+        if old.path in noted:
+            return None
+        source, markup, problems = convert_here(raw, digest, old.path, rel, config, memory)
+        if source is None or markup is None or problems or markup.problems:
+            return None
+        if (source.meta, source.lines, source.body_line) != (old.meta, old.lines, old.body_line):
+            return None
+        if [x[0] for x in markup.xrefs] != [x[0] for x in old_markup.xrefs] or [x[0] for x in markup.files] != [x[0] for x in old_markup.files]:
+            return None
+        checked = memory.fields.get(id(old))
+        if checked is None or checked[0] is not old or checked[1] is None:
+            return None  # the front matter was not checked by the last build
+        release = site.releases.get(checked[1]["slug"])
+        if release is None or release.rel != rel:
+            return None  # not shown (a draft, embargoed): the pages do not change
+        patched = with_body(release, markup, checked[1]["summary"], site)
+        if patched is None:
+            return None
+        if site.pictures and "<img" in patched.body_html:
+            env = make_environment(maker.theme, memory.templates)
+            lone = images.rewrite_bodies(config, replace(site, releases={patched.slug: patched}), images.body_renderer(env))
+            patched = lone.releases[patched.slug]
+        releases[patched.slug] = patched
+        remember.append((key, memory_key(config, rel, digest, old.path), (source, markup), checked))
+    if not remember:
+        return previous
+    for old_key, new_key, pair, checked in remember:
+        del memory.sources[old_key]
+        memory.sources[new_key] = pair
+        memory.fields[id(pair[0])] = (pair[0], checked[1], checked[2])
+    new_site = replace(site, releases=releases)
+    result = replace(previous, site=new_site, maker=PageMaker(config, new_site, maker.theme, maker.jobs, maker.compiled, urls=maker.urls))
+    result.seconds = time.perf_counter() - started
+    result.timings = {"patch": round(result.seconds, 4)}
+    return result
 
 
 def _generated_names(site: Site) -> dict[str, str]:

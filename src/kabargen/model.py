@@ -272,3 +272,4 @@ class BuildMemory:
     fields: dict = field(default_factory=dict)
     context: Any = None  # (time zone, other files under content/) the fields were checked against
     templates: Any = None  # theme.CompiledTemplates: templates compiled by earlier builds
+    converter: Any = None  # (converter settings, markup.Converter) for files converted in this process

@@ -106,8 +106,7 @@ def read_content(root: Path, config: Config, cache: BuildCache, jobs: int, memor
     content = root / "content"
     found = walk(content, root, scan)
     shown_base = display_path(content)
-    args = converter_args(config)
-    scope = repr(args)
+    scope = repr(converter_args(config))
     cache.use_source_scope(scope)
     remembered = memory.sources if memory is not None else {}
     done: dict[str, tuple[Source, Markup] | None] = {}
@@ -128,7 +127,7 @@ def read_content(root: Path, config: Config, cache: BuildCache, jobs: int, memor
             problems[rel] = [error(shown, 0, f"cannot read file: {exc.strerror}")]
             continue
         digest = hashlib.sha256(raw).hexdigest()
-        hit = remembered.get((rel, digest, scope, shown))
+        hit = remembered.get(memory_key(config, rel, digest, shown))
         if hit is not None:
             done[rel] = hit
             continue
@@ -141,7 +140,7 @@ def read_content(root: Path, config: Config, cache: BuildCache, jobs: int, memor
                 pass
         digests[rel] = digest
         todo.append((raw, shown, rel))
-    for rel, entry, found_problems in _convert_all(todo, args, jobs):
+    for rel, entry, found_problems in _convert_all(todo, converter_args(config), jobs):
         problems[rel] = found_problems
         if entry is None:
             done[rel] = None
@@ -149,7 +148,7 @@ def read_content(root: Path, config: Config, cache: BuildCache, jobs: int, memor
         cache.put_source(digests[rel], rel, entry)
         done[rel] = _from_entry(entry, os.path.join(shown_base, *rel.split("/")), rel, digests[rel])
     if memory is not None:
-        memory.sources = {(rel, result[0].digest, scope, result[0].path): result for rel, result in done.items() if result is not None}
+        memory.sources = {memory_key(config, rel, result[0].digest, result[0].path): result for rel, result in done.items() if result is not None}
     markups: dict[str, Markup] = {}
     for rel in order:
         scan.diagnostics.extend(problems.get(rel, ()))
@@ -161,6 +160,31 @@ def read_content(root: Path, config: Config, cache: BuildCache, jobs: int, memor
         scan.sources.append(source)
         markups[rel] = markup
     return scan, markups
+
+
+def memory_key(config: Config, rel: str, digest: str, shown: str) -> tuple:
+    """Where BuildMemory.sources keeps a file's Source and Markup: what they were made from."""
+    return (rel, digest, repr(converter_args(config)), shown)
+
+
+def kept_converter(config: Config, memory: BuildMemory):
+    """The converter MEMORY keeps for CONFIG's settings, made (and Markdown imported) on first use."""
+    args = converter_args(config)
+    if memory.converter is None or memory.converter[0] != args:
+        memory.converter = (args, _converter(args))
+    return memory.converter[1]
+
+
+def convert_here(raw: bytes, digest: str, shown: str, rel: str, config: Config, memory: BuildMemory) -> tuple[Source | None, Markup | None, list[Diagnostic]]:
+    """Parse and convert one file in this process, as read_content would (kabargen serve's quick path).
+
+    The converter is made once and kept in MEMORY: making one costs more than converting a release.
+    """
+    rel, entry, problems = _convert_one(kept_converter(config, memory), raw, shown, rel)
+    if entry is None:
+        return None, None, problems
+    source, markup = _from_entry(entry, shown, rel, digest)
+    return source, markup, problems
 
 
 def _convert_all(todo: list[tuple[bytes, str, str]], args: tuple, jobs: int) -> Iterable[tuple[str, tuple | None, list[Diagnostic]]]:
@@ -205,9 +229,11 @@ def _render_share(make_renderer: Callable[[tuple[int, int]], Any], share: tuple[
     renderer = make_renderer(share)
     pages: list[Page] = []
     rendered = 0
+    stopped_early = False
     try:
         for page in renderer.iter_pages():
             if stop is not None and stop():
+                stopped_early = True
                 break
             if page.data is not None:
                 rendered += 1
@@ -216,11 +242,11 @@ def _render_share(make_renderer: Callable[[tuple[int, int]], Any], share: tuple[
                 page = Page(page.url, None, page.key)
             pages.append(page)
     except jinja2.TemplateError as exc:
-        return pages, [on_template_error(exc)], rendered, None, {}, 0
+        return pages, [on_template_error(exc)], rendered, None, {}, 0, False
     outcome = staging.outcome() if staging is not None else None
     reuse = renderer.reuse
     cards = dict(reuse.cache._cards_used) if reuse is not None else {}
-    return pages, [], rendered, outcome, cards, reuse.kept_count if reuse is not None else 0
+    return pages, [], rendered, outcome, cards, reuse.kept_count if reuse is not None else 0, stopped_early
 
 
 def _share_child(conn, make_renderer, share, staging, on_template_error, stopped) -> None:  # pragma: no cover - runs in a fork
@@ -259,7 +285,12 @@ def render_pages(make_renderer: Callable[[tuple[int, int]], Any], release_count:
         if cancel is not None:
             # The other processes learn of a cancel through an event the main one sets.
             stopped = context.Event()
-            stop = lambda: bool(cancel() and stopped.set() is None) or stopped.is_set()  # noqa: E731
+
+            def stop() -> bool:
+                if cancel():
+                    stopped.set()
+                    return True
+                return stopped.is_set()
 
         for k in range(1, n):
             parent_end, child_end = context.Pipe(duplex=False)
@@ -283,7 +314,10 @@ def render_pages(make_renderer: Callable[[tuple[int, int]], Any], release_count:
     if crash:
         raise RuntimeError(f"rendering failed in a worker process:\n{crash}")
     outcome = RenderOutcome()
-    for index, (pages, diagnostics, rendered, staged, cards, kept) in enumerate(results):
+    for index, (pages, diagnostics, rendered, staged, cards, kept, stopped_early) in enumerate(results):
+        # Only a share that really stopped early leaves pages out: a cancel asked for after
+        # every share was done does not throw away a complete render.
+        outcome.cancelled = outcome.cancelled or stopped_early
         outcome.pages.extend(pages)
         outcome.diagnostics.extend(diagnostics)
         outcome.rendered += rendered
@@ -292,5 +326,4 @@ def render_pages(make_renderer: Callable[[tuple[int, int]], Any], release_count:
         if index > 0 and staging is not None and staged is not None:
             staging.merge(staged)  # the main process's share is in `staging` already
     outcome.pages.sort(key=lambda p: p.output_path)
-    outcome.cancelled = stop is not None and stop()
     return outcome

@@ -46,10 +46,11 @@ from watchdog.events import (
 from watchdog.observers import Observer
 
 from . import search
-from .build import BuildOptions, BuildResult, PageMaker, build, template_diagnostic
+from .build import BuildOptions, BuildResult, PageMaker, build, patch_build, template_diagnostic
 from .config import Config
 from .errors import ConfigError, Diagnostic, UsageError, error
 from .model import BuildMemory, Page
+from .parallel import kept_converter
 from .sources import ignored
 from .theme import find_theme
 
@@ -59,7 +60,7 @@ EVENTS_PATH = INTERNAL + "events"
 SCRIPT_PATH = INTERNAL + "reload.js"
 GENERATION_PATH = INTERNAL + "generation"
 
-DEBOUNCE = 0.1  # seconds without events before a rebuild starts
+DEBOUNCE = 0.05  # seconds without events before a rebuild starts (an editor's save is a burst of a few ms)
 MAX_DELAY = 2.0  # a steady stream of events (a git checkout) still rebuilds this often
 KEEPALIVE = 15.0  # seconds between comments on an idle event stream
 SETTLE = 0.5  # seconds after announcing a build before the rest of its pages are rendered
@@ -520,6 +521,8 @@ class Preview:
         self._checked: tuple | None = None  # config, theme and flags every page last rendered with, without error
         self._pending: SiteFiles | None = None  # served, its pages not all rendered yet
         self._memory = BuildMemory()  # what the last build read and checked, for the next one
+        self._last: BuildResult | None = None  # the build served, when it had no error (patch_build starts from it)
+        self._unverified: set[str] = set()  # files patched into the site served, not yet checked by a full build
         self._changed = threading.Condition()  # guards generation changes and the stop flag
         self._stopping = False
         self._dirty: set[str] = set()
@@ -702,6 +705,9 @@ class Preview:
             self._wake.notify_all()
 
     def _build_loop(self) -> None:
+        if self._config is not None:
+            # Ready for the first save: importing Markdown and making the converter take 0.1 s.
+            kept_converter(self._config, self._memory)
         while True:
             with self._wake:
                 while not self._dirty and not self._stopping and self._pending is None:
@@ -736,12 +742,14 @@ class Preview:
         """Whether rendering in the background should give way: a new save, or the server stopping."""
         return bool(self._dirty) or self._stopping
 
-    def _rebuild(self, changed: set[str], initial: bool = False) -> None:
+    def _rebuild(self, changed: set[str], initial: bool = False, verify: bool = False) -> None:
         """Build again (pages are rendered when asked for), swap in the result, and announce it.
 
         The first build renders every page before the server answers; later ones are announced
         as soon as the site is assembled and checked, and the builder then renders the whole
-        site in the background (_complete), unless a newer save comes first.
+        site in the background (_complete), unless a newer save comes first. A save that only
+        edited the text of releases patches the site served (build.patch_build), announced
+        at once; the background then builds in full first (VERIFY), to confirm it.
         """
         started = time.perf_counter()
         result: BuildResult | None = None
@@ -751,7 +759,17 @@ class Preview:
         try:
             if self._photos is None:
                 self._photos = Path(tempfile.mkdtemp(prefix="kabargen-serve-photos-")).resolve()
-            result = build(BuildOptions(source=self.root, drafts=self.options.drafts, jobs=self.options.jobs, write=False, lazy=True, photo_cache=self._photos, memory=self._memory))
+            options = BuildOptions(source=self.root, drafts=self.options.drafts, jobs=self.options.jobs, write=False, lazy=True, photo_cache=self._photos, memory=self._memory)
+            patched = None
+            if not (initial or verify) and self._last is not None and self._inputs is not None and self._inputs[:3] == self._checked:
+                patched = patch_build(self._last, changed, options)
+            if patched is not None:
+                self._unverified |= changed
+                result = patched
+            else:
+                self._last = None  # a build that fails must not leave an older site to patch
+                result = build(options)
+                self._unverified = set()
             diagnostics = result.diagnostics
         except ConfigError as exc:
             diagnostics = exc.diagnostics
@@ -795,8 +813,6 @@ class Preview:
                 elif not isinstance(site.pages, LazyPages):
                     self._checked = inputs[:3]
         seconds = time.perf_counter() - started
-        for d in diagnostics:
-            self.echo(d.format(), err=True)
         warnings = sum(1 for d in diagnostics if not d.is_error)
         copies_stat = {k: _stat_key(v) for k, v in site.copies.items()} if site else {}
         same = (
@@ -806,6 +822,7 @@ class Preview:
         ) or (not fresh and bool(errors) and errors == old.errors and copies_stat == self._copies_stat)
         self._copies_stat = copies_stat
         self._inputs = inputs
+        self._last = result if fresh else None
         generation = old.generation
         if same:
             site = old.site  # with every page it has rendered, and its search index
@@ -815,6 +832,10 @@ class Preview:
             self._count += 1
             generation = f"{self._boot}-{self._count}"
             self._pending = site if fresh and isinstance(site.pages, LazyPages) else None
+        if verify and same:
+            return  # the patched site served is what a full build gives: nothing to say
+        for d in diagnostics:
+            self.echo(d.format(), err=True)
         # Watch the theme the new config names before anyone hears of this build: an edit made
         # right after a tab reloads must not fall between the build and the watch.
         self._update_watches()
@@ -857,6 +878,11 @@ class Preview:
             # whole site competing for the processor.
             if self._wake.wait_for(lambda: bool(self._dirty) or self._stopping, timeout=SETTLE):
                 return  # a save (or the end) came first; the site stays pending unless replaced
+        if self._unverified:
+            # A patched site: build in full first. The same site stays pending (the builder
+            # comes back here to render it); a different one is announced.
+            self._rebuild(set(self._unverified), verify=True)
+            return
         site, self._pending = self._pending, None
         if site is None or self._state.errors:
             return  # a site shown behind an error page is not worth rendering

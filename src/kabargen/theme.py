@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Mapping
 
 import jinja2
 
@@ -92,7 +92,11 @@ class CompiledTemplates(jinja2.BytecodeCache):
     on the first page it renders after every save otherwise.
     """
 
-    def __init__(self):
+    def __init__(self, scope: Any = None):
+        # What the compiled code may depend on besides the source: Jinja evaluates filters on
+        # constants while compiling ({{ 1048576|filesize }}), and kabargen's filters depend on
+        # the config. Builds with another scope start a new store (see build.py).
+        self.scope = scope
         self._store: dict[str, bytes] = {}
 
     def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
