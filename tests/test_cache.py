@@ -20,7 +20,7 @@ def test_a_build_writes_a_cache_marked_as_one(site):
     folder = site / CACHE_DIR
     assert (folder / "CACHEDIR.TAG").read_bytes().startswith(b"Signature: 8a477f597d28d172789f06886806bc55")
     names = {p.relative_to(folder).as_posix() for p in cache_files(site)}
-    assert "output.bin" in names and "cards.bin" in names and any(n.startswith("sources/") for n in names)
+    assert "output.bin" in names and "cards.bin" in names and "checked.bin" in names and any(n.startswith("sources/") for n in names)
     # Every cache file names what it is and which kabargen wrote it.
     for path in cache_files(site):
         blob = path.read_bytes()
@@ -126,3 +126,27 @@ def test_a_preview_after_a_build_has_every_page(site):
     assert all(p.data for p in preview.pages)
     public = read_tree(site / "public")
     assert {p.output_path: p.data for p in preview.pages} == {p.output_path: public[p.output_path] for p in preview.pages}
+
+
+def test_cards_of_unchanged_releases_stay_in_the_cache(site, monkeypatch):
+    # List pages kept by their inputs key look up no card; the cards file keeps them anyway,
+    # so that a later build re-rendering many list pages need not render every card again.
+    # (Without the check of kept pages, which looks their cards up.)
+    monkeypatch.setenv("KABARGEN_VERIFY_REUSE", "0")
+    def cards() -> dict:
+        path = site / CACHE_DIR / "cards.bin"
+        blob = path.read_bytes()
+        size = int.from_bytes(blob[len(MAGIC) : len(MAGIC) + 4], "big")
+        header = json.loads(blob[len(MAGIC) + 4 : len(MAGIC) + 4 + size])
+        return unpack(blob, "cards", header["scope"])
+
+    assert build_site(site, now=NOW).ok
+    before = cards()
+    assert len(before) == 3  # the listed releases
+    page = site / "content/rilis/2025/05/rapat-anggaran.md"
+    page.write_text(page.read_text(encoding="utf-8") + "\nParagraf baru.\n", encoding="utf-8")
+    assert build_site(site, now=NOW).ok
+    after = cards()
+    # One card changed (the edited release's); every other one is still there.
+    assert len(after) == len(before)
+    assert len(set(after) - set(before)) == 1

@@ -105,6 +105,68 @@ def test_a_release_page_follows_what_other_files_decide(site, tmp_path):
     assert after == cold_tree(site, tmp_path)
 
 
+def test_a_list_page_follows_what_its_list_decides(site, tmp_path):
+    # A list page is kept by its inputs key (Renderer.list_inputs) without computing its cards
+    # and meta tags; conftest turns on the check of each such page against its full fingerprint.
+    older = site / "content/rilis/2025/04"
+    older.mkdir(parents=True)
+    for day in range(3, 10):
+        (older / f"hitung-{day}.md").write_text(release(f"Hitung Rilis {day}", date=f"2025-04-0{day} 09:00", tags="[hitung]"), encoding="utf-8")
+    (older / "lain-2.md").write_text(release("Rilis Lain 2", date="2025-04-02 09:00", tags="[lain]"), encoding="utf-8")
+    first, last = "tag/hitung/index.html", "tag/hitung/page/4/index.html"
+    assert b"7 rilis" in warm_tree(site)[first]
+    # An older release joins the tag: the first page (two per page) shows the same releases,
+    # has the same number of pages, but counts one more.
+    (older / "hitung-1.md").write_text(release("Hitung Rilis 1", date="2025-04-01 09:00", tags="[hitung]"), encoding="utf-8")
+    after = warm_tree(site)
+    assert b"8 rilis" in after[first] and b"Hitung Rilis 9" in after[first]
+    assert after == cold_tree(site, tmp_path)
+    # The tag's spelling (in its heading) changes with releases on other pages of the list.
+    for day in (1, 3, 4, 5, 6):
+        edit(older / f"hitung-{day}.md", "tags: [hitung]", "tags: [HITUNG]")
+    after = warm_tree(site)
+    assert b"HITUNG" in after[first]
+    assert after == cold_tree(site, tmp_path)
+    # A release's title on the last page changes only that page's card.
+    edit(older / "hitung-1.md", "title: Hitung Rilis 1", "title: Hitung Rilis Pertama")
+    after = warm_tree(site)
+    assert b"Hitung Rilis Pertama" in after[last]
+    assert after == cold_tree(site, tmp_path)
+    # The tag moves from it to another old release: the tag's list changes on its last page
+    # only; the first page's releases, count and number of pages stay as they were.
+    edit(older / "hitung-1.md", "tags: [HITUNG]", "tags: [lain]")
+    edit(older / "lain-2.md", "tags: [lain]", "tags: [HITUNG]")
+    after = warm_tree(site)
+    assert b"Rilis Lain 2" in after[last] and b"Hitung Rilis Pertama" not in after[last]
+    assert after == cold_tree(site, tmp_path)
+
+
+def test_front_matter_checked_before_follows_the_files_and_time_zone(site, tmp_path):
+    # A build in a new process takes the checked front matter of unchanged files from the
+    # cache (assemble.CheckedFields); what a check also depends on is in the entries' scope.
+    shutil.copy(site / "content/media/foto.jpg", site / "content/media/baru.jpg")
+    (site / RILIS / "foto-baru.md").write_text(
+        release("Foto Baru", date="2025-05-20 09:00", image="{src: media/baru.jpg, alt: Foto baru}", kunci_asing="x"), encoding="utf-8")
+    first = build_site(site, now=NOW)
+    assert first.ok and any("kunci_asing" in d.message for d in first.warnings)
+    again = build_site(site, now=NOW)  # the same warnings, from the cache this time
+    assert [d.format() for d in again.diagnostics] == [d.format() for d in first.diagnostics]
+    # The photo goes: the unchanged release is checked again, and its image is missing.
+    (site / "content/media/baru.jpg").unlink()
+    gone = build_site(site, now=NOW)
+    assert not gone.ok and any("media/baru.jpg" in d.message and "not found" in d.message for d in gone.errors)
+    shutil.copy(site / "content/media/foto.jpg", site / "content/media/baru.jpg")
+    after = warm_tree(site)
+    assert b"Foto Baru" in after["rilis/2025/05/foto-baru/index.html"]
+    assert after == cold_tree(site, tmp_path)
+    # Another time zone: dates without an offset are read in it.
+    with open(site / "kabargen.yaml", "a", encoding="utf-8") as f:
+        f.write("timezone: Asia/Jayapura\n")
+    after = warm_tree(site)
+    assert b"WIT" in after["rilis/2025/05/foto-baru/index.html"]
+    assert after == cold_tree(site, tmp_path)
+
+
 @pytest.mark.parametrize(
     "change",
     ["rename", "slug", "delete", "tags", "add", "date"],

@@ -114,6 +114,97 @@ def parse_bool(value: Any) -> bool | None:
     return None
 
 
+class CheckedFields:
+    """Front matter checked by earlier builds, kept in the build cache as plain data.
+
+    What `Assembler._read` makes of a file depends on its bytes and path, the site's time
+    zone and the names of the files under content/ (for image and attachment paths); a
+    build in a new process finds it under the file's hash and path, in a cache file whose
+    scope names the rest, instead of checking 10,000 files again. Only the types _read
+    makes are written (text, numbers, lists, tuples, dicts, dates and the few model
+    classes below); anything else, or any entry that does not read back, is checked again.
+    """
+
+    CLASSES = {cls.__name__: cls for cls in (Link, Contact, Correction, Withdrawal)}
+
+    def __init__(self, entries, tz):
+        self.entries = entries  # cache.Entries
+        self.tz = tz
+
+    @staticmethod
+    def scope(tz, files: Mapping[str, Any]) -> str:
+        import hashlib
+
+        digest = hashlib.blake2b(str(tz).encode(), digest_size=16)
+        for rel in sorted(files):
+            digest.update(b"\0" + rel.encode("utf-8", "surrogatepass"))
+        return digest.hexdigest()
+
+    def get(self, source: Source) -> tuple[dict | None, list[Diagnostic]] | None:
+        entry = self.entries.get(f"{source.digest}:{source.rel}")
+        if entry is None:
+            return None
+        try:
+            fields, problems = entry
+            return (self._decode(fields) if fields is not None else None,
+                    [Diagnostic(source.path, line, severity, message) for line, severity, message in problems])
+        except Exception:  # noqa: BLE001 - a damaged entry means: check the file again
+            return None
+
+    def put(self, source: Source, fields: dict | None, problems: list[Diagnostic]) -> None:
+        try:
+            if any(d.path != source.path for d in problems):
+                return
+            entry = (self._encode(fields) if fields is not None else None, tuple((d.line, d.severity, d.message) for d in problems))
+        except TypeError:
+            return
+        self.entries.put(f"{source.digest}:{source.rel}", entry)
+
+    def _encode(self, value: Any) -> Any:
+        kind = type(value)
+        if kind in (str, int, bool, float) or value is None:
+            return value
+        if kind is list:
+            return ("list", tuple(self._encode(v) for v in value))
+        if kind is tuple:
+            return ("tuple", tuple(self._encode(v) for v in value))
+        if kind is dict:
+            if any(type(k) is not str for k in value):
+                raise TypeError("a mapping with keys that are not text")
+            return ("dict", tuple((k, self._encode(v)) for k, v in value.items()))
+        if kind is datetime:
+            if value.tzinfo is self.tz:
+                zone = None
+            elif type(value.tzinfo) is timezone and value.tzinfo.tzname(None) == timezone(value.utcoffset()).tzname(None):
+                zone = value.utcoffset().days * 86400 + value.utcoffset().seconds
+            else:
+                raise TypeError("a date in another kind of zone")
+            return ("datetime", value.year, value.month, value.day, value.hour, value.minute, value.second, value.microsecond, value.fold, zone)
+        if self.CLASSES.get(kind.__name__) is kind:
+            return ("object", kind.__name__, tuple(self._encode(getattr(value, f)) for f in kind.__dataclass_fields__))
+        raise TypeError(f"{kind.__qualname__} is not kept in the cache")
+
+    def _decode(self, value: Any) -> Any:
+        if type(value) is not tuple:
+            return value
+        tag = value[0]
+        if tag == "list":
+            return [self._decode(v) for v in value[1]]
+        if tag == "tuple":
+            return tuple(self._decode(v) for v in value[1])
+        if tag == "dict":
+            return {k: self._decode(v) for k, v in value[1]}
+        if tag == "datetime":
+            *parts, fold, zone = value[1:]
+            from datetime import timedelta
+
+            tz = self.tz if zone is None else timezone(timedelta(seconds=zone))
+            return datetime(*parts, tzinfo=tz, fold=fold)
+        if tag == "object":
+            return self.CLASSES[value[1]](*(self._decode(v) for v in value[2]))
+        raise ValueError(f"unknown entry {tag!r}")
+
+
 @dataclass
 class _Draft:
     """A release being checked: mutable while assembling, frozen into a Release at the end."""
@@ -198,6 +289,7 @@ class Assembler:
         site_static: Iterable[tuple[str, str]] = (),
         failed: Iterable[str] = (),
         memory: BuildMemory | None = None,
+        checked: Any = None,
     ):
         self.config = config
         self.tz = config.tz
@@ -216,6 +308,8 @@ class Assembler:
         # Front matter checked by the last build, for Source objects it shares with this one.
         self.memory = memory
         self._remembered: dict = {}
+        # Front matter checked by earlier builds in other processes (cache.Entries), or None.
+        self.checked = CheckedFields(checked, self.tz) if checked is not None and memory is None else None
         if memory is not None:
             context = (config.tz, dict(files))
             if memory.context == context:
@@ -227,7 +321,16 @@ class Assembler:
     def _read_remembered(self, source: Source) -> dict | None:
         """What _read gives for SOURCE, taken from the last build when it checked this very Source."""
         if self.memory is None:
-            return self._read(source)
+            if self.checked is None:
+                return self._read(source)
+            hit = self.checked.get(source)
+            if hit is not None:
+                self.diagnostics.extend(hit[1])
+                return hit[0]
+            start = len(self.diagnostics)
+            fields = self._read(source)
+            self.checked.put(source, fields, self.diagnostics[start:])
+            return fields
         hit = self._remembered.get(id(source))
         if hit is None or hit[0] is not source:
             start = len(self.diagnostics)
@@ -899,8 +1002,13 @@ def _shorten(text: str, limit: int) -> str:
     return cut + "…"
 
 
-def assemble(config, sources, markups, files, now, drafts=False, site_static=(), failed=(), memory: BuildMemory | None = None) -> tuple[Site | None, list[Diagnostic]]:
-    """Check sources and build the Site; return (site or None on errors, diagnostics)."""
-    assembler = Assembler(config, sources, markups, files, now, drafts, site_static, failed, memory)
+def assemble(config, sources, markups, files, now, drafts=False, site_static=(), failed=(), memory: BuildMemory | None = None,
+             checked: Any = None) -> tuple[Site | None, list[Diagnostic]]:
+    """Check sources and build the Site; return (site or None on errors, diagnostics).
+
+    CHECKED (cache.Entries, for CheckedFields.scope of the time zone and FILES) holds front
+    matter checked by earlier builds; a preview's MEMORY does the same between its builds.
+    """
+    assembler = Assembler(config, sources, markups, files, now, drafts, site_static, failed, memory, checked)
     site = assembler.run()
     return site, assembler.diagnostics

@@ -16,13 +16,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable
 
-from .assemble import assemble, parse_date, with_body
+from .assemble import CheckedFields, assemble, parse_date, with_body
 from .cache import CACHE_DIR, BuildCache, PageReuse
 from .config import Config, load_config
 from .errors import Diagnostic, UsageError, sort_diagnostics, warning
 from . import images, redirects, search
 from .model import BuildMemory, Page, Site, StaticFile
-from .parallel import MARKDOWN_SUFFIXES, RenderOutcome, convert_here, memory_key, read_content, render_pages
+from .parallel import MARKDOWN_SUFFIXES, RENDER_PARALLEL_THRESHOLD, RenderOutcome, convert_here, memory_key, read_content, render_pages
 from .render import Renderer
 from .sources import Scan, walk
 from .theme import CompiledTemplates, load_theme, make_environment
@@ -211,7 +211,10 @@ def _build_site(options: BuildOptions, started: float, root: Path, config: Confi
     site_static = [(str(path), rel) for path, rel in walk(root / "static", root, static_scan, skip_hidden=False)]
     diagnostics += scan.diagnostics + static_scan.diagnostics
     files = {rel: (str(path), path.stat().st_size) for path, rel in scan.files}
-    site, problems = assemble(config, scan.sources, markups, files, now, options.drafts, site_static, scan.failed, options.memory)
+    checked = cache.checked(CheckedFields.scope(config.tz, files)) if options.memory is None else None
+    site, problems = assemble(config, scan.sources, markups, files, now, options.drafts, site_static, scan.failed, options.memory, checked)
+    cache.save()  # the checked front matter, also when this build stops at an error
+    cache.forget_checked()
     phases.mark("assemble")
     diagnostics += problems
     if not config.absolute:
@@ -258,6 +261,8 @@ def _build_site(options: BuildOptions, started: float, root: Path, config: Confi
         result.maker = PageMaker(config, site, theme, options.jobs, options.memory.templates if options.memory is not None else None)
         outcome = RenderOutcome(pages=[Page(url, None) for url in result.maker.urls])
     else:
+        if reuse is not None and len(site.releases) >= RENDER_PARALLEL_THRESHOLD:
+            reuse.prepare(env, (*site.releases.values(), *site.tags, *site.people, *site.years))
         try:
             outcome = render_pages(
                 lambda share: Renderer(config, site, env, theme, reuse=reuse, share=share),
@@ -270,6 +275,8 @@ def _build_site(options: BuildOptions, started: float, root: Path, config: Confi
     phases.mark("render")
     for key, html in outcome.cards.items():
         cache.put_card(key, html)
+    if reuse is not None and reuse.enabled:
+        cache.keep_cards(reuse.card_keys(site.releases.values()))
     result.pages = outcome.pages
     result.rendered = outcome.rendered
     if outcome.diagnostics:

@@ -117,6 +117,56 @@ class OutputRecord:
         return (self.key, self.sha, self.size, self.ino, self.mtime_ns)
 
 
+class Entries:
+    """Entries of one cache file: those an earlier build left, and those this build used or made."""
+
+    def __init__(self, loaded: dict):
+        self.loaded = loaded
+        self.used: dict[str, Any] = {}
+        self.changed = False
+
+    def get(self, key: str) -> Any | None:
+        value = self.loaded.get(key)
+        if value is not None:
+            self.used[key] = value
+        return value
+
+    def put(self, key: str, value: Any) -> None:
+        self.used[key] = value
+        self.changed = True
+
+    def saved(self) -> None:
+        self.loaded, self.changed = dict(self.used), False
+
+    @property
+    def stale(self) -> bool:
+        """Whether the file holds entries no file of this build used (deleted or edited files)."""
+        return len(self.used) != len(self.loaded)
+
+
+class PackedEntries(Entries):
+    """Entries kept as one small pickle each, unpacked when asked for.
+
+    Ten thousand entries of nested tuples take far more memory as objects than as bytes;
+    each entry is read with the same unpickler as the files (plain data only).
+    """
+
+    def get(self, key: str) -> Any | None:
+        blob = self.loaded.get(key)
+        if not isinstance(blob, bytes):
+            return None
+        try:
+            value = _PlainUnpickler(io.BytesIO(blob)).load()
+        except Exception:  # noqa: BLE001 - a damaged entry is no entry
+            return None
+        self.used[key] = blob
+        return value
+
+    def put(self, key: str, value: Any) -> None:
+        self.used[key] = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        self.changed = True
+
+
 class BuildCache:
     """The cache folder of one site. With writable=False (`kabargen check`) nothing is written."""
 
@@ -131,6 +181,7 @@ class BuildCache:
         self._cards: dict[str, str] | None = None
         self._cards_used: dict[str, str] = {}
         self._cards_scope = ""
+        self._checked: tuple[str, Entries] | None = None
 
     # -- files ---------------------------------------------------------------------
 
@@ -215,6 +266,21 @@ class BuildCache:
     def put_card(self, key: str, html: str) -> None:
         self._cards_used[key] = html
 
+    def keep_cards(self, live: Iterable[str]) -> None:
+        """Keep the cards of these keys (the site's releases) when the cards file is rewritten.
+
+        List pages kept by their inputs key look up no card; without this, a build that
+        rewrites the file would keep only the few cards it rendered.
+        """
+        if self._cards is None and not self._cards_used:
+            return  # no card looked up or made: the file stays as it is
+        if self._cards is None:
+            data = self._read("cards.bin", "cards", self._cards_scope)
+            self._cards = data if isinstance(data, dict) else {}
+        for key in live:
+            if key not in self._cards_used and isinstance(self._cards.get(key), str):
+                self._cards_used[key] = self._cards[key]
+
     # -- the output folder -------------------------------------------------------------
 
     def output_records(self, output: Path) -> dict[str, OutputRecord]:
@@ -244,12 +310,35 @@ class BuildCache:
                     path.unlink()
         if self._cards is not None and set(self._cards_used) != set(self._cards):
             self._write("cards.bin", "cards", self._cards_scope, dict(sorted(self._cards_used.items())))
+        if self._checked is not None and (self._checked[1].changed or self._checked[1].stale):
+            entries = self._checked[1]
+            self._write("checked.bin", "checked", self._checked[0], dict(sorted(entries.used.items())))
+            entries.saved()
         if output is not None and records is not None:
             data = {rel: rec.as_tuple() for rel, rec in sorted(records.items())}
             self._write("output.bin", "output", str(output.absolute()), data)
 
     def use_cards_scope(self, scope: str) -> None:
         self._cards_scope = scope
+
+    # -- checked front matter ----------------------------------------------------------
+
+    def forget_checked(self) -> None:
+        """Drop the checked front matter (after save(): it is on disk), to free memory."""
+        self._checked = None
+
+    def checked(self, scope: str) -> "Entries | None":
+        """Front matter checked by earlier builds (see assemble.CheckedFields), for SCOPE; None without a cache.
+
+        SCOPE names what the checks depend on besides a file's bytes and path (the time
+        zone, the files under content/); entries of another scope are ignored as a whole.
+        """
+        if not self.enabled:
+            return None
+        if self._checked is None or self._checked[0] != scope:
+            data = self._read("checked.bin", "checked", scope)
+            self._checked = (scope, PackedEntries(data if isinstance(data, dict) else {}))
+        return self._checked[1]
 
 
 # -- fingerprints of page inputs ------------------------------------------------------
@@ -401,6 +490,7 @@ class PageReuse:
         self.fingerprints = Fingerprints(shared_types=(Release, Tag, Person, Year))
         self.enabled = True
         self.kept_count = 0
+        self._site_attrs: tuple[Any, frozenset[str] | None] | None = None
         # Check every page kept by its inputs key against its full fingerprint (a developer
         # check the test suite turns on: an input missing from Renderer.release_inputs fails loudly).
         self.verify = os.environ.get("KABARGEN_VERIFY_REUSE") == "1"
@@ -425,7 +515,7 @@ class PageReuse:
         parts: list[Any] = []
         for name, value in sorted(env.globals.items()):
             if name == "site":
-                attrs = site_attributes(env)
+                attrs = self._site_attributes(env)
                 if attrs is None:
                     parts.append(("site", value))
                 else:
@@ -442,6 +532,38 @@ class PageReuse:
             self.enabled = False
         else:
             fp.base = base
+
+    def _site_attributes(self, env) -> frozenset[str] | None:
+        # Parsing every template takes a while: once per build, before render processes fork.
+        if self._site_attrs is None or self._site_attrs[0] is not env:
+            self._site_attrs = (env, site_attributes(env))
+        return self._site_attrs[1]
+
+    def prepare(self, env, shared: Iterable[Any]) -> None:
+        """Work every render process would repeat, done once before they fork.
+
+        Each process hashes nearly every release (the cards of its list pages) and reads the
+        templates; done here, the forked processes inherit the results instead.
+        """
+        if not self.enabled:
+            return
+        self._site_attributes(env)
+        digest = self.fingerprints.digest
+        try:
+            for obj in shared:
+                digest(obj)
+        except Unkeyable:
+            pass  # the pages that show it say so when they are keyed
+
+    def digests(self, objects: Iterable[Any]) -> tuple[str, ...] | None:
+        """The hashes of shared objects (releases, tags...), as they stand in fingerprints; None: unkeyable."""
+        if not self.enabled:
+            return None
+        digest = self.fingerprints.digest
+        try:
+            return tuple([digest(obj) for obj in objects])
+        except Unkeyable:
+            return None
 
     def key(self, *parts: Any) -> str | None:
         """The fingerprint of a page made from PARTS (None: it cannot have one)."""
@@ -489,6 +611,10 @@ class PageReuse:
 
     def card(self, key: str) -> str | None:
         return self.cache.card(key)
+
+    def card_keys(self, releases: Iterable[Any]) -> set[str]:
+        """The keys of these releases' cards (as Renderer.card makes them)."""
+        return {key for release in releases if (key := self.key("_card.html", release))}
 
     def put_card(self, key: str, html: str) -> None:
         self.cache.put_card(key, html)

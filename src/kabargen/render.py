@@ -169,6 +169,7 @@ class Renderer:
         self._dates: dict[tuple[str, datetime], str] = {}
         self._refs: dict[str, Any] | None = None
         self._feed_order: dict[str, tuple] | None = None
+        self._inputs_common: tuple[str | None] | None = None
         # This process renders the pages of share k of n (several processes split a build).
         self.share = share
         # Tells whether the output already holds a page (cache.PageReuse), or None.
@@ -604,7 +605,7 @@ class Renderer:
             if kept_key is not None:
                 # Kept by its inputs key, its context computed only to check that (reuse.verify).
                 if key is None or kept_key.rpartition(";")[2] != key:
-                    raise RuntimeError(f"page reuse: /{url} was kept by its inputs, but its context changed; an input is missing from Renderer.release_inputs")
+                    raise RuntimeError(f"page reuse: /{url} was kept by its inputs, but its context changed; an input is missing from Renderer.release_inputs or Renderer.list_inputs")
                 self.reuse.kept_count += 1
                 return Page(url, None, kept_key)
             if key is not None and inputs_key is not None:
@@ -635,10 +636,19 @@ class Renderer:
         people = tuple((c.person, self.people[c.person].url) if c.person in self.people else (c.person,) for c in release.byline + release.editors)
         picture = site.pictures.get(release.image.src) if release.image else None
         dates = tuple((link.slug, site.releases[link.slug].date if link.slug in site.releases else None) for link in release.related if not link.external)
-        years = tuple((y.year, y.url) for y in site.years)
+        if self._inputs_common is None:
+            # What every release page reads alike, hashed once per build.
+            years = tuple((y.year, y.url) for y in site.years)
+            self._inputs_common = (self.reuse.key("inputs-common", site.logo_card, years, tuple(sorted(self.reuse.fingerprints.reads.items()))),)
+        common = self._inputs_common[0]
+        if common is None:
+            return None
+        # Strings, numbers, None and datetimes in tuples: their repr is exact, and much quicker
+        # to make than the fingerprints' plain form.
+        plain = repr((links, tags, people, dates))
         return self.reuse.key(
             "inputs", template, release.url, release, site.releases.get(release.prev), site.releases.get(release.next),
-            links, tags, people, picture, site.logo_card, dates, years, tuple(sorted(self.reuse.fingerprints.reads.items())),
+            picture, common, plain,
         )
 
     def release_pages(self) -> Iterable[Page]:
@@ -682,18 +692,52 @@ class Renderer:
     def _paginate(self, base_url: str, slugs: tuple[str, ...], template: str, heading: str, description: str, **context: Any) -> Iterable[Page]:
         per = self.config.per_page
         total = max(1, -(-len(slugs) // per))
+        context_key: tuple[str | None] | None = None  # the same for every page of the list: hashed once
         for n in range(1, total + 1):
             url = base_url if n == 1 else f"{base_url}page/{n}/"
             prev_url = "" if n == 1 else (base_url if n == 2 else f"{base_url}page/{n - 1}/")
             next_url = f"{base_url}page/{n + 1}/" if n < total else ""
             if not self.mine(url):
                 continue
-            cards = [self.card(slug) for slug in slugs[(n - 1) * per : n * per]]
+            shown = slugs[(n - 1) * per : n * per]
+            inputs_key = kept_key = None
+            if self.reuse is not None:
+                if context_key is None:
+                    context_key = (self.reuse.key("list-context", context),)
+                inputs_key = self.list_inputs(url, template, shown, n, total, base_url, heading, description, len(slugs), context_key[0])
+                kept_key = self.reuse.kept_early(url, inputs_key) if inputs_key is not None else None
+                if kept_key is not None and not self.reuse.verify:
+                    yield Page(url, None, kept_key)
+                    continue
+            cards = [self.card(slug) for slug in shown]
             meta = self.list_meta(url, heading, description, n, total, home=context.get("kind") == "home")
             yield self._page(
-                url, template, cards=cards, page_number=n, page_total=total, prev_url=prev_url, next_url=next_url,
+                url, template, inputs_key, kept_key, cards=cards, page_number=n, page_total=total, prev_url=prev_url, next_url=next_url,
                 has_prev=n > 1, list_url=base_url, heading=heading, meta=meta, count=len(slugs), **context,
             )
+
+    def list_inputs(self, url: str, template: str, shown: tuple[str, ...], n: int, total: int, base_url: str,
+                    heading: str, description: str, count: int, context_key: str | None) -> str | None:
+        """The inputs key of one page of a list (home, tag, person, year): what its context is computed from.
+
+        The context of a list page is its releases' cards, its place in the list (number,
+        total, neighbours' URLs follow from the list's URL), its meta tags and what the
+        caller passes (heading, the tag, person or year, popular tags, crumbs...). A card is
+        made from its release alone (see card()), the meta tags from the heading,
+        description, position and the logo card; so this hashes the releases themselves
+        (each hashed once per build, as card keys are) instead of their cards' HTML, and
+        the list's logo card instead of the meta tags. CONTEXT_KEY is the hash of what the
+        caller passes (the same for every page of a list). Like release_inputs, it is checked
+        against the full fingerprint when PageReuse.verify is on.
+        """
+        releases = self.site.releases
+        digests = self.reuse.digests([releases[slug] for slug in shown])
+        if context_key is None or digests is None:
+            return None
+        return self.reuse.key(
+            "list-inputs", template, url, n, total, base_url, heading, description, count,
+            digests, self.site.logo_card, context_key,
+        )
 
     def list_pages(self) -> Iterable[Page]:
         yield from self._paginate(
