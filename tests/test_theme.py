@@ -16,7 +16,7 @@ import feedparser
 import pytest
 from bs4 import BeautifulSoup
 
-from conftest import build_site, copy_sample, release
+from conftest import build_site, copy_sample, release, run_cli
 
 NOW = "2026-01-01 00:00"
 SITE = "https://pers.example.go.id/"
@@ -492,3 +492,24 @@ def test_a_footer_override_may_show_each_page_its_own_values(make_site):
     assert result.ok, result.diagnostics
     assert "<footer>Halaman ini: /rilis/2025/05/b/ | " in (site / "public/rilis/2025/05/b/index.html").read_text()
     assert "<footer>Halaman ini: /tag/ | " in (site / "public/tag/index.html").read_text()
+
+
+def test_a_footer_reads_what_a_page_template_sets(make_site):
+    # An include sees what the including templates set: a footer reading such a name is
+    # rendered on each page, as it would be without rendering it once for all.
+    theme_base = (Path(__file__).parents[1] / "themes/resmi/templates/base.html").read_text()
+    site = make_site({
+        "content/a.md": release(title="Rilis A"),
+        "templates/_footer.html": "<footer>bahasa: {{ lang }}</footer>\n",
+        "templates/base.html": "{% set lang = 'jv' if page_url.startswith('rilis/') else lang %}" + theme_base,
+    })
+    assert build_site(site).ok
+    assert "<footer>bahasa: jv</footer>" in (site / "public/rilis/2025/05/a/index.html").read_text()
+    assert "<footer>bahasa: id</footer>" in (site / "public/tag/index.html").read_text()
+
+
+def test_a_broken_footer_is_reported_as_a_template_error(make_site):
+    site = make_site({"content/a.md": release(), "templates/_footer.html": "<footer>{{ 'x' | tidakada }}</footer>\n"})
+    result = run_cli("build", "--source", str(site))
+    assert result.returncode == 1, result.stderr
+    assert "_footer.html:1: error: template error" in result.stderr and "Traceback" not in result.stderr

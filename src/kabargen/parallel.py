@@ -286,11 +286,13 @@ def render_pages(make_renderer: Callable[[tuple[int, int]], Any], release_count:
             # The other processes learn of a cancel through an event the main one sets.
             stopped = context.Event()
 
-            def stop() -> bool:
+            def stop_all() -> bool:
                 if cancel():
                     stopped.set()
                     return True
                 return stopped.is_set()
+
+            stop = stop_all
 
         give_back_free_memory()
         for k in range(1, n):

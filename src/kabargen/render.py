@@ -19,7 +19,7 @@ from markupsafe import Markup, escape
 
 from .config import Config
 from .model import DRAFT, EMBARGOED, Credit, Page, Release, Site
-from .theme import Theme
+from .theme import Theme, assigned_names
 
 # Common names of Indonesia's zones; Babel spells them only for the id locale.
 ZONE_NAMES = {"Asia/Jakarta": "WIB", "Asia/Pontianak": "WIB", "Asia/Makassar": "WITA", "Asia/Jayapura": "WIT"}
@@ -184,19 +184,24 @@ class Renderer:
 
         It is the same on every page of the theme (the office, its links, the year archives),
         and rendering it on each of 20,000 pages cost 4 s of a build. A footer that reads a
-        page's own values (page_url, release...) or includes another template is left to
-        base.html to render on each page, as before.
+        page's own values (page_url, release...) or a name some template sets (which an
+        include would see), or that includes another template, is left to base.html to render
+        on each page, as before; so is a footer with an error, which is then reported there.
         """
         from jinja2 import meta
 
         try:
-            source = self.env.loader.get_source(self.env, FOOTER)[0]
-        except jinja2.TemplateNotFound:
+            # Every name it looks up: Jinja's own finder leaves out the environment's globals.
+            bare = jinja2.Environment()
+            bare.filters.update(self.env.filters)
+            bare.tests.update(self.env.tests)
+            tree = bare.parse(self.env.loader.get_source(self.env, FOOTER)[0], FOOTER)
+            reads = meta.find_undeclared_variables(tree)
+            if list(meta.find_referenced_templates(tree)) or not reads <= set(self.env.globals) or reads & assigned_names(self.env, FOOTER):
+                return None
+            return Markup(self._template(FOOTER).render())
+        except jinja2.TemplateError:
             return None
-        tree = self.env.parse(source, FOOTER)
-        if list(meta.find_referenced_templates(tree)) or not meta.find_undeclared_variables(tree) <= set(self.env.globals):
-            return None
-        return Markup(self._template(FOOTER).render())
 
     # -- helpers available in templates --------------------------------------------
 

@@ -710,7 +710,7 @@ class Preview:
             kept_converter(self._config, self._memory)
         while True:
             with self._wake:
-                while not self._dirty and not self._stopping and self._pending is None:
+                while not self._dirty and not self._stopping and self._pending is None and not self._unverified:
                     timeout = None
                     if self._next_embargo is not None:
                         timeout = max(0.0, (self._next_embargo - datetime.now(timezone.utc)).total_seconds()) + 0.5
@@ -753,6 +753,7 @@ class Preview:
         """
         started = time.perf_counter()
         result: BuildResult | None = None
+        before = self._last
         # Watch a folder made since the last build (templates/, say) before this build reads it:
         # a save there after the build has read it must start the next one.
         self._update_watches()
@@ -764,7 +765,8 @@ class Preview:
             if not (initial or verify) and self._last is not None and self._inputs is not None and self._inputs[:3] == self._checked:
                 patched = patch_build(self._last, changed, options)
             if patched is not None:
-                self._unverified |= changed
+                if patched is not self._last:
+                    self._unverified |= changed
                 result = patched
             else:
                 self._last = None  # a build that fails must not leave an older site to patch
@@ -832,7 +834,7 @@ class Preview:
             self._count += 1
             generation = f"{self._boot}-{self._count}"
             self._pending = site if fresh and isinstance(site.pages, LazyPages) else None
-        if verify and same:
+        if verify and same and before is not None and result is not None and result.diagnostics == before.diagnostics:
             return  # the patched site served is what a full build gives: nothing to say
         for d in diagnostics:
             self.echo(d.format(), err=True)

@@ -98,6 +98,7 @@ class CompiledTemplates(jinja2.BytecodeCache):
         # the config. Builds with another scope start a new store (see build.py).
         self.scope = scope
         self._store: dict[str, bytes] = {}
+        self.assigned: dict[str, frozenset[str]] = {}  # see assigned_names
 
     def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         data = self._store.get(bucket.key)
@@ -106,6 +107,32 @@ class CompiledTemplates(jinja2.BytecodeCache):
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         self._store[bucket.key] = bucket.bytecode_to_string()
+
+
+def assigned_names(env: jinja2.Environment, skip: str = "") -> frozenset[str]:
+    """Every variable name a template of ENV sets ({% set %}, loops, macros, with), SKIP's aside.
+
+    Kept on the environment's CompiledTemplates when it has one (kabargen serve): parsing
+    every template costs a few hundredths of a second, and the theme's digest is in its scope.
+    """
+    compiled = env.bytecode_cache
+    if isinstance(compiled, CompiledTemplates) and skip in compiled.assigned:
+        return compiled.assigned[skip]
+    from jinja2 import nodes
+
+    names: set[str] = set()
+    for name in env.list_templates():
+        if name == skip:
+            continue
+        try:
+            tree = env.parse(env.loader.get_source(env, name)[0], name)
+        except jinja2.TemplateError:
+            continue  # reported when a page uses it
+        names.update(node.name for node in tree.find_all(nodes.Name) if node.ctx in ("store", "param"))
+    found = frozenset(names)
+    if isinstance(compiled, CompiledTemplates):
+        compiled.assigned[skip] = found
+    return found
 
 
 def make_environment(theme: Theme, compiled: CompiledTemplates | None = None) -> jinja2.Environment:
