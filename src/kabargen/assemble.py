@@ -148,7 +148,7 @@ class CheckedFields:
             fields, problems = entry
             return (self._decode(fields) if fields is not None else None,
                     [Diagnostic(source.path, line, severity, message) for line, severity, message in problems])
-        except Exception:  # noqa: BLE001 - a damaged entry means: check the file again
+        except (TypeError, ValueError, KeyError, IndexError, AttributeError):  # a damaged entry: check the file again
             return None
 
     def put(self, source: Source, fields: dict | None, problems: list[Diagnostic]) -> None:
