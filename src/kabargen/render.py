@@ -348,10 +348,11 @@ class Renderer:
         """The release a [[ref]] names: by path (@rel or a/b), else by slug, ignoring case."""
         from .slugs import slugify
 
-        if not ref.startswith("@") and "/" not in ref.strip().strip("/"):
+        bare = ref.strip().strip("/")
+        if not ref.startswith("@") and "/" not in bare:
             # A slug as written, the usual case: no index needed (it takes 30 ms to make at
             # 10,000 releases, much of a page rendered on its own for the preview).
-            direct = self.site.releases.get(slugify(ref.strip().strip("/")))
+            direct = self.site.releases.get(slugify(bare))
             if direct:
                 return direct
         refs = self._refs
@@ -365,12 +366,11 @@ class Renderer:
                 refs["folded"].setdefault(key.casefold(), r)
         if ref.startswith("@"):
             return refs["stem"].get(ref[1:].rsplit(".", 1)[0])
-        ref = ref.strip().strip("/")
-        if "/" in ref:
-            hits = [r for r in (refs["rel"].get(ref), refs["stem"].get(ref)) if r is not None]
+        if "/" in bare:
+            hits = [r for r in (refs["rel"].get(bare), refs["stem"].get(bare)) if r is not None]
             if hits:
                 return min(hits, key=lambda r: refs["position"][r.slug])
-        slug = slugify(ref)
+        slug = slugify(bare)
         direct = self.site.releases.get(slug)
         if direct:
             return direct

@@ -769,7 +769,6 @@ class Preview:
                     self._unverified |= changed
                 result = patched
             else:
-                self._last = None  # a build that fails must not leave an older site to patch
                 result = build(options)
                 self._unverified = set()
             diagnostics = result.diagnostics
@@ -824,7 +823,7 @@ class Preview:
         ) or (not fresh and bool(errors) and errors == old.errors and copies_stat == self._copies_stat)
         self._copies_stat = copies_stat
         self._inputs = inputs
-        self._last = result if fresh else None
+        self._last = result if fresh else None  # a build that failed leaves no older site to patch
         generation = old.generation
         if same:
             site = old.site  # with every page it has rendered, and its search index
